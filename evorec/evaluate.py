@@ -1,0 +1,368 @@
+"""The shared evaluator: many recurrent networks over many sequences, as array operations.
+
+Every strategy scores networks through :func:`evaluate`, so costs are counted the same way
+for all of them.  The work is laid out as arrays over (network, unit, sequence) and advances
+one time step per iteration; only the outputs at scored steps are kept, never the full
+history (:func:`forward` keeps it, for inspection and tests of small cases).
+
+How it is made fast, without changing the mathematics:
+
+* Sigmoid units are computed in *tanh space*: ``sigmoid(z) = (1 + tanh(z / 2)) / 2`` is
+  affine in ``tanh(z / 2)``, so a sigmoid unit stores ``u = tanh(z / 2)`` and the affine map
+  is folded into the weights of the links leaving it (and the bias).  Each step then costs one
+  batched matrix product and one ``tanh`` per unit group, written straight into the state.
+* The population is cut into chunks whose working arrays fit in the processor's cache, and
+  below the memory budget; chunks can run on threads (``n_jobs``), as numpy releases the GIL.
+* Sequences are sorted by length, longest first, so a step only computes the sequences that
+  are still running, and padding costs nothing.
+* With ``early_exit``, the sequences are run in blocks; a network with a wrong sequence is
+  dropped before the next block (and at the step it goes wrong), as random guessing allows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from .batch import SequenceBatch
+from .network import Architecture, Population
+from .scoring import Criterion, Fitness, per_sequence_all
+
+#: Working arrays of a chunk are sized to about this many bytes, so that they stay in the
+#: processor's L2/L3 cache.  Measured on the development machine (see benchmarks/): chunks of
+#: roughly 1-3 MiB ran 5-25 % faster than one chunk holding the whole population.
+CACHE_BYTES = 2 * 2**20
+
+DEFAULT_MEMORY_BUDGET = 2**30  # 1 GiB
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What the evaluator reports for a population on a batch.
+
+    Attributes
+    ----------
+    loss : ndarray, shape (P,)
+        Fitness per network (lower is better).  ``fitness.worst`` for networks with non-finite
+        outputs; ``inf`` for networks that early exit stopped before the end.
+    wrong : ndarray of int, shape (P,)
+        Number of wrong sequences (for stopped networks: those found wrong before stopping).
+    solved : ndarray of bool, shape (P,)
+        Every sequence right.
+    complete : ndarray of bool, shape (P,)
+        Evaluated on every sequence (False only for networks stopped by early exit).
+    sequences, steps : ndarray of int, shape (P,)
+        Sequence presentations and network time steps (one network, one sequence, one time
+        step) computed for each network.
+    n_sequences : int
+        Number of sequences in the batch.
+    """
+
+    loss: np.ndarray
+    wrong: np.ndarray
+    solved: np.ndarray
+    complete: np.ndarray
+    sequences: np.ndarray
+    steps: np.ndarray
+    n_sequences: int
+
+    @property
+    def evaluations(self) -> int:
+        """Network x batch passes: the number of networks evaluated."""
+        return int(self.loss.size)
+
+    @property
+    def fraction_wrong(self) -> np.ndarray:
+        return self.wrong / self.n_sequences
+
+
+# --------------------------------------------------------------------------- preparation
+@dataclass(frozen=True)
+class _Compiled:
+    """A chunk of networks rewritten for the tanh-space step (see the module docstring)."""
+
+    W_h: np.ndarray           # (p, H, D) effective weights
+    W_y: np.ndarray           # (p, O, D)
+    initial: np.ndarray       # (D,) stored state at t = 0: bias 1, activations 0
+    out_scale: np.ndarray     # (O,) real output = out_scale * stored + out_shift
+    out_shift: np.ndarray
+    squash_h: bool            # apply tanh to the hidden group (False: linear)
+    squash_y: bool
+
+
+def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stored value u -> real activation ``scale * u + shift`` for a group of units."""
+    if activation == "sigmoid":
+        return np.full(n, 0.5), np.full(n, 0.5)
+    return np.ones(n), np.zeros(n)
+
+
+def _compile(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> _Compiled:
+    n_lead = 1 + arch.n_in
+    scale_h, shift_h = _affine(arch.hidden, arch.n_hidden)
+    scale_y, shift_y = _affine(arch.output, arch.n_out)
+    scale = np.concatenate([np.ones(n_lead), scale_h, scale_y])
+    shift = np.concatenate([np.zeros(n_lead), shift_h, shift_y])
+
+    def effective(W: np.ndarray, activation: str) -> np.ndarray:
+        eff = W * scale
+        eff[..., 0] += W @ shift
+        # A sigmoid target computes tanh(z / 2).
+        return eff * 0.5 if activation == "sigmoid" else eff
+
+    initial = np.concatenate([[1.0], np.zeros(arch.n_in), -shift_h / scale_h, -shift_y / scale_y])
+    return _Compiled(effective(W_h, arch.hidden), effective(W_y, arch.output), initial,
+                     scale_y, shift_y, arch.hidden != "linear", arch.output != "linear")
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Sequences run together, sorted longest first, with the steps at which to score."""
+
+    inputs: np.ndarray         # (T_b, n_in, b): time-major so a step's inputs are contiguous
+    n_running: np.ndarray      # (T_b,): sequences still running at each step
+    steps_through: np.ndarray  # (T_b,): network steps computed by the end of each step
+    events: dict[int, tuple[np.ndarray, np.ndarray]]  # step -> (positions in block, entry ids)
+
+    @property
+    def size(self) -> int:
+        return self.inputs.shape[2]
+
+
+def _make_blocks(batch: SequenceBatch, block_size: int, entry_seq: np.ndarray,
+                 entry_step: np.ndarray) -> list[_Block]:
+    blocks = []
+    for start in range(0, batch.n_sequences, block_size):
+        seqs = np.arange(start, min(start + block_size, batch.n_sequences))
+        order = seqs[np.argsort(-batch.lengths[seqs], kind="stable")]
+        lengths = batch.lengths[order]
+        T_b = int(lengths[0])
+        inputs = np.ascontiguousarray(batch.inputs[order, :T_b].transpose(1, 2, 0))
+        n_running = (lengths[None, :] > np.arange(T_b)[:, None]).sum(axis=1)
+        position = np.empty(batch.n_sequences, dtype=np.int64)
+        position[order] = np.arange(order.size)
+        entries = np.flatnonzero((entry_seq >= start) & (entry_seq < start + block_size))
+        entries = entries[np.argsort(entry_step[entries], kind="stable")]
+        steps, first = np.unique(entry_step[entries], return_index=True)
+        events = {int(step): (position[entry_seq[at]], at)
+                  for step, at in zip(steps, np.split(entries, first[1:]), strict=True)}
+        blocks.append(_Block(inputs, n_running, np.cumsum(n_running), events))
+    return blocks
+
+
+# ------------------------------------------------------------------------------- kernel
+def _simulate(net: _Compiled, block: _Block, on_event) -> None:
+    """Run a chunk of networks over one block of sequences.
+
+    ``on_event(step, outputs, alive)`` is called at each step that carries targets with the
+    real outputs of the running networks at the scored positions, shape ``(p, n_out, k)``,
+    and the chunk rows still running; it returns a boolean array of the rows to keep running,
+    or None to keep all.
+    """
+    W_h, W_y = net.W_h, net.W_y
+    p, H, D = W_h.shape[0], W_h.shape[1], W_y.shape[2]
+    n_in = block.inputs.shape[1]
+    x_rows, h_rows, y_rows = slice(1, 1 + n_in), slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, D)
+    state = np.empty((p, D, block.size))
+    state[:] = net.initial[None, :, None]
+    pre_h = np.empty((p, H, block.size))
+    pre_y = np.empty((p, W_y.shape[1], block.size))
+    alive = np.arange(p)
+    width = -1
+    for t in range(block.inputs.shape[0]):
+        if block.n_running[t] != width:  # views change only when a sequence ends
+            width = block.n_running[t]
+            s_all, s_x, s_h, s_y = (state[:, rows, :width] for rows in (slice(None), x_rows, h_rows, y_rows))
+            p_h, p_y = pre_h[:, :, :width], pre_y[:, :, :width]
+        s_x[...] = block.inputs[t, :, :width]
+        if H:
+            np.matmul(W_h, s_all, out=p_h)
+            if net.squash_h:
+                np.tanh(p_h, out=s_h)
+            else:
+                s_h[...] = p_h
+        np.matmul(W_y, s_all, out=p_y)
+        if net.squash_y:
+            np.tanh(p_y, out=s_y)
+        else:
+            s_y[...] = p_y
+        event = block.events.get(t)
+        if event is None:
+            continue
+        outputs = state[:, y_rows, event[0]] * net.out_scale[:, None] + net.out_shift[:, None]
+        keep = on_event(t, outputs, alive)
+        if keep is not None and not keep.all():
+            alive = alive[keep]
+            if not alive.size:
+                return
+            state, W_h, W_y = state[keep], W_h[keep], W_y[keep]
+            pre_h, pre_y = pre_h[: alive.size], pre_y[: alive.size]
+            width = -1
+
+
+# ---------------------------------------------------------------------------- evaluate
+def _check_fits(population: Population, n_in: int, n_out: int, what: str) -> None:
+    arch = population.architecture
+    if (arch.n_in, arch.n_out) != (n_in, n_out):
+        raise ValueError(f"{what} has {n_in} input(s) and {n_out} output(s) but the architecture "
+                         f"has n_in={arch.n_in}, n_out={arch.n_out}")
+
+
+def _chunk_size(population: Population, block_width: int, n_entries: int, memory_budget: int) -> int:
+    arch = population.architecture
+    rows = arch.n_units + arch.n_hidden + arch.n_out
+    hot = 8 * rows * block_width                                  # state + pre-activations
+    cold = 8 * (n_entries * arch.n_out + 2 * rows * arch.n_units) + n_entries  # outputs, weights
+    if hot + cold > memory_budget:
+        raise ValueError(f"memory_budget={memory_budget} bytes is too small to evaluate even one "
+                         f"network on this batch; it needs at least {hot + cold} bytes")
+    return max(1, min(len(population), memory_budget // (hot + cold), max(1, CACHE_BYTES // hot)))
+
+
+def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
+             criterion: Criterion, *, early_exit: bool = False, early_exit_block: int = 10,
+             memory_budget: int = DEFAULT_MEMORY_BUDGET, n_jobs: int = 1) -> Evaluation:
+    """Score every network of ``population`` on every sequence of ``batch``.
+
+    Parameters
+    ----------
+    population : Population
+    batch : SequenceBatch
+    fitness : Fitness
+        Loss per network over the scored entries.
+    criterion : Criterion
+        Which entries (and so sequences) are right; a network solves the batch when all are.
+    early_exit : bool, default False
+        Stop computing a network as soon as one of its sequences is wrong.  Its loss is then
+        ``inf`` and ``complete`` is False; solved flags and the losses of complete networks are
+        exactly those of a full evaluation.
+    early_exit_block : int, default 10
+        With ``early_exit``, sequences run in blocks of this many, so a network that gets a
+        sequence of the first block wrong never computes the others.  Our choice: small
+        enough that random networks mostly stop after one block, large enough to keep the
+        array operations efficient.
+    memory_budget : int, default 1 GiB
+        Upper bound, in bytes, on the working arrays; the population is chunked to stay under it.
+    n_jobs : int, default 1
+        Threads that evaluate chunks side by side (joblib threading backend); -1 for all
+        cores.  Results do not depend on it.
+
+    Returns
+    -------
+    Evaluation
+    """
+    _check_fits(population, batch.n_in, batch.n_out, "the batch")
+    if early_exit_block < 1 or memory_budget < 1:
+        raise ValueError("early_exit_block and memory_budget must be positive integers")
+    targets, entry_seq, entry_step = batch.scored_targets()
+    n_entries, P = entry_seq.size, len(population)
+    blocks = _make_blocks(batch, early_exit_block if early_exit else batch.n_sequences,
+                          entry_seq, entry_step)
+    chunk = _chunk_size(population, blocks[0].size, n_entries, memory_budget)
+
+    def run_chunk(start: int) -> tuple[np.ndarray, ...]:
+        part = population[start:start + chunk]
+        net = _compile(population.architecture, part.W_h, part.W_y)
+        p = len(part)
+        store = np.full((p, n_entries, batch.n_out), np.nan)
+        seen = np.zeros((p, n_entries), dtype=bool)
+        running = np.ones(p, dtype=bool)
+        sequences = np.zeros(p, dtype=np.int64)
+        steps = np.zeros(p, dtype=np.int64)
+
+        def on_event(t: int, outputs: np.ndarray, alive: np.ndarray) -> np.ndarray | None:
+            entries = block.events[t][1]
+            values = outputs.transpose(0, 2, 1)
+            store[alive[:, None], entries] = values
+            seen[alive[:, None], entries] = True
+            if not early_exit:
+                return None
+            keep = criterion.entry_correct(values, targets[entries]).all(axis=1)
+            steps[alive[~keep]] += block.steps_through[t]
+            running[alive[~keep]] = False
+            return keep
+
+        for block in blocks:
+            alive = np.flatnonzero(running)
+            if not alive.size:
+                break
+            sequences[alive] += block.size
+            _simulate(_select(net, alive), block,
+                      lambda t, out, rows, alive=alive: on_event(t, out, alive[rows]))
+            steps[alive[running[alive]]] += block.steps_through[-1]
+        return _score(store, seen, running, targets, entry_seq, batch.n_sequences, fitness,
+                      criterion) + (sequences, steps)
+
+    with np.errstate(all="ignore"):
+        starts = range(0, P, chunk)
+        if n_jobs == 1 or len(starts) == 1:
+            parts = [run_chunk(s) for s in starts]
+        else:
+            parts = Parallel(n_jobs=n_jobs, backend="threading")(delayed(run_chunk)(s) for s in starts)
+    loss, wrong, solved, complete, sequences, steps = (np.concatenate(a) for a in zip(*parts, strict=True))
+    return Evaluation(loss, wrong, solved, complete, sequences, steps, batch.n_sequences)
+
+
+def _select(net: _Compiled, rows: np.ndarray) -> _Compiled:
+    if rows.size == net.W_h.shape[0]:
+        return net
+    return _Compiled(net.W_h[rows], net.W_y[rows], net.initial, net.out_scale, net.out_shift,
+                     net.squash_h, net.squash_y)
+
+
+def _score(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, targets: np.ndarray,
+           entry_seq: np.ndarray, n_sequences: int, fitness: Fitness,
+           criterion: Criterion) -> tuple[np.ndarray, ...]:
+    entry_ok = criterion.entry_correct(store, targets) | ~seen
+    wrong = n_sequences - per_sequence_all(entry_ok, entry_seq).sum(axis=1)
+    loss = np.full(store.shape[0], np.inf)
+    if complete.any():
+        done = store[complete]
+        finite = np.isfinite(done).all(axis=(1, 2))
+        values = np.full(done.shape[0], float(fitness.worst))
+        if finite.any():
+            values[finite] = fitness(done[finite], targets, entry_seq, n_sequences)
+        loss[complete] = np.where(np.isnan(values), fitness.worst, values)
+    return loss, wrong, complete & (wrong == 0), complete.copy()
+
+
+# ----------------------------------------------------------------------------- forward
+def forward(population: Population, inputs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Outputs of every network at every step, for inspection and tests of small cases.
+
+    Parameters
+    ----------
+    population : Population
+    inputs : array_like, shape (B, T, n_in)
+    lengths : array_like of int, shape (B,), optional
+        Sequence lengths (default: all ``T``).
+
+    Returns
+    -------
+    ndarray, shape (P, B, T, n_out)
+        Real output activations; NaN at steps beyond a sequence's length.
+    """
+    arch = population.architecture
+    inputs = np.asarray(inputs, dtype=float)
+    if inputs.ndim != 3 or inputs.shape[2] != arch.n_in:
+        raise ValueError(f"inputs must have shape (B, T, n_in={arch.n_in}); got {inputs.shape}")
+    B, T = inputs.shape[:2]
+    lengths = np.full(B, T) if lengths is None else np.asarray(lengths)
+    if lengths.shape != (B,) or np.any(lengths < 1) or np.any(lengths > T):
+        raise ValueError(f"lengths must be {B} integers in 1..T={T}; got {lengths!r}")
+    mask = np.arange(T)[None, :] < lengths[:, None]
+    batch = SequenceBatch(inputs, np.zeros((B, T, arch.n_out)), mask, lengths.astype(np.int64))
+    _, entry_seq, entry_step = batch.scored_targets()
+    (block,) = _make_blocks(batch, max(B, 1), entry_seq, entry_step)
+    history = np.full((len(population), entry_seq.size, arch.n_out), np.nan)
+
+    def record(t: int, outputs: np.ndarray, alive: np.ndarray) -> None:
+        history[:, block.events[t][1]] = outputs.transpose(0, 2, 1)
+
+    with np.errstate(all="ignore"):
+        _simulate(_compile(arch, population.W_h, population.W_y), block, record)
+    result = np.full((len(population), B, T, arch.n_out), np.nan)
+    result[:, entry_seq, entry_step] = history
+    return result

@@ -1,0 +1,332 @@
+"""Recurrent network architectures and populations of networks.
+
+The network semantics every part of evorec shares (DESIGN.md):
+
+Units, in this order: a bias unit (always 1), ``n_in`` inputs, ``n_hidden`` hidden units and
+``n_out`` output units.  Each network has two weight matrices over the same source vector
+of ``D = 1 + n_in + n_hidden + n_out`` units::
+
+    h_t = f_h(W_h @ [1, x_t, h_{t-1}, y_{t-1}])   # hidden units first, from the previous step
+    y_t = f_y(W_y @ [1, x_t, h_t,     y_{t-1}])   # outputs, from the *current* hidden state
+
+All hidden and output activations are 0 at the start of every sequence.  A structure mask
+says which links exist (absent links have weight 0); an optional frozen mask pins some
+present links to fixed values.  The *free parameters* are the present, unfrozen links,
+ordered row-major through ``W_h`` and then row-major through ``W_y``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ACTIVATIONS = ("tanh", "sigmoid", "linear")
+
+
+def _check_activation(name: str, which: str) -> str:
+    if name not in ACTIVATIONS:
+        raise ValueError(f"{which} activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}")
+    return name
+
+
+def _check_count(value: int, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+    return int(value)
+
+
+def _bool_mask(mask: np.ndarray | None, shape: tuple[int, int], name: str, default: bool) -> np.ndarray:
+    if mask is None:
+        return np.full(shape, default, dtype=bool)
+    mask = np.asarray(mask)
+    if mask.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {mask.shape}")
+    return mask.astype(bool)
+
+
+@dataclass(frozen=True, eq=False)
+class Architecture:
+    """Sizes, link structure, frozen weights and activations of a recurrent network.
+
+    Parameters
+    ----------
+    n_in, n_hidden, n_out : int
+        Numbers of input, hidden and output units (``n_hidden`` may be 0, ``n_out`` >= 1).
+    mask_h, mask_y : array of bool, optional
+        Which links exist, shapes ``(n_hidden, D)`` and ``(n_out, D)``.  Default: every link.
+    frozen_h, frozen_y : array of bool, optional
+        Which present links are frozen (not free parameters).  Default: none.
+    frozen_values_h, frozen_values_y : array of float, optional
+        Values of the frozen links (entries elsewhere are ignored).  Default: 0.
+    hidden, output : {"tanh", "sigmoid", "linear"}
+        Activation of the hidden units and of the output units; ``sigmoid`` is the logistic
+        function with range (0, 1).
+    """
+
+    n_in: int
+    n_hidden: int
+    n_out: int
+    mask_h: np.ndarray | None = None
+    mask_y: np.ndarray | None = None
+    frozen_h: np.ndarray | None = None
+    frozen_y: np.ndarray | None = None
+    frozen_values_h: np.ndarray | None = None
+    frozen_values_y: np.ndarray | None = None
+    hidden: str = "sigmoid"
+    output: str = "sigmoid"
+    _free_index: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen dataclass: normalise fields once, here
+        set_(self, "n_in", _check_count(self.n_in, "n_in", 0))
+        set_(self, "n_hidden", _check_count(self.n_hidden, "n_hidden", 0))
+        set_(self, "n_out", _check_count(self.n_out, "n_out", 1))
+        _check_activation(self.hidden, "hidden")
+        _check_activation(self.output, "output")
+        shape_h, shape_y = (self.n_hidden, self.n_units), (self.n_out, self.n_units)
+        mask_h = _bool_mask(self.mask_h, shape_h, "mask_h", True)
+        mask_y = _bool_mask(self.mask_y, shape_y, "mask_y", True)
+        frozen_h = _bool_mask(self.frozen_h, shape_h, "frozen_h", False) & mask_h
+        frozen_y = _bool_mask(self.frozen_y, shape_y, "frozen_y", False) & mask_y
+        values_h = np.zeros(shape_h) if self.frozen_values_h is None else np.asarray(self.frozen_values_h, float)
+        values_y = np.zeros(shape_y) if self.frozen_values_y is None else np.asarray(self.frozen_values_y, float)
+        if values_h.shape != shape_h or values_y.shape != shape_y:
+            raise ValueError(f"frozen_values_h/_y must have shapes {shape_h} and {shape_y}")
+        for name, value in (("mask_h", mask_h), ("mask_y", mask_y), ("frozen_h", frozen_h),
+                            ("frozen_y", frozen_y)):
+            value.setflags(write=False)
+            set_(self, name, value)
+        set_(self, "frozen_values_h", np.where(frozen_h, values_h, 0.0))
+        set_(self, "frozen_values_y", np.where(frozen_y, values_y, 0.0))
+        # Where each free parameter lives in the flattened [W_h; W_y] matrix.
+        free = np.concatenate([(mask_h & ~frozen_h).ravel(), (mask_y & ~frozen_y).ravel()])
+        set_(self, "_free_index", np.flatnonzero(free))
+
+    # ----------------------------------------------------------------- sizes
+    @property
+    def n_units(self) -> int:
+        """``D = 1 + n_in + n_hidden + n_out``: length of the source vector."""
+        return 1 + self.n_in + self.n_hidden + self.n_out
+
+    @property
+    def n_params(self) -> int:
+        """Number of free parameters (present, unfrozen links)."""
+        return int(self._free_index.size)
+
+    @property
+    def n_links(self) -> int:
+        """Number of present links, frozen ones included."""
+        return int(self.mask_h.sum() + self.mask_y.sum())
+
+    def source_slices(self) -> dict[str, slice]:
+        """Positions of the bias, input, hidden and output units in the source vector."""
+        i, h = 1 + self.n_in, 1 + self.n_in + self.n_hidden
+        return {"bias": slice(0, 1), "input": slice(1, i), "hidden": slice(i, h),
+                "output": slice(h, self.n_units)}
+
+    # ------------------------------------------------------- pack and unpack
+    def pack(self, W_h: np.ndarray, W_y: np.ndarray) -> np.ndarray:
+        """Flat free-parameter vector(s) from weight matrices.
+
+        Parameters
+        ----------
+        W_h, W_y : ndarray
+            Shapes ``(..., n_hidden, D)`` and ``(..., n_out, D)`` with the same leading shape.
+
+        Returns
+        -------
+        ndarray, shape ``(..., n_params)``
+        """
+        W_h, W_y = np.asarray(W_h, float), np.asarray(W_y, float)
+        lead = self._leading_shape(W_h, W_y)
+        flat = np.concatenate([W_h.reshape(*lead, -1), W_y.reshape(*lead, -1)], axis=-1)
+        return flat[..., self._free_index]
+
+    def unpack(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weight matrices from free-parameter vector(s); the inverse of :meth:`pack`.
+
+        Absent links are 0 and frozen links carry their frozen values.
+
+        Parameters
+        ----------
+        theta : ndarray, shape ``(..., n_params)``
+
+        Returns
+        -------
+        W_h, W_y : ndarray
+            Shapes ``(..., n_hidden, D)`` and ``(..., n_out, D)``.
+        """
+        theta = np.asarray(theta, dtype=float)
+        if theta.ndim == 0 or theta.shape[-1] != self.n_params:
+            raise ValueError(f"theta must have last dimension n_params={self.n_params}; "
+                             f"got shape {theta.shape}")
+        lead = theta.shape[:-1]
+        frozen = np.concatenate([self.frozen_values_h.ravel(), self.frozen_values_y.ravel()])
+        flat = np.broadcast_to(frozen, (*lead, frozen.size)).copy()
+        flat[..., self._free_index] = theta
+        n_h = self.n_hidden * self.n_units
+        W_h = flat[..., :n_h].reshape(*lead, self.n_hidden, self.n_units)
+        W_y = flat[..., n_h:].reshape(*lead, self.n_out, self.n_units)
+        return W_h, W_y
+
+    def _leading_shape(self, W_h: np.ndarray, W_y: np.ndarray) -> tuple[int, ...]:
+        shape_h, shape_y = (self.n_hidden, self.n_units), (self.n_out, self.n_units)
+        if W_h.shape[-2:] != shape_h or W_y.shape[-2:] != shape_y or W_h.shape[:-2] != W_y.shape[:-2]:
+            raise ValueError(f"W_h and W_y must have shapes (..., {shape_h[0]}, {shape_h[1]}) and "
+                             f"(..., {shape_y[0]}, {shape_y[1]}); got {W_h.shape} and {W_y.shape}")
+        return W_h.shape[:-2]
+
+    # --------------------------------------------------------------- presets
+    @classmethod
+    def fully_recurrent(cls, n_in: int = 1, n_hidden: int = 1, n_out: int = 1,
+                        hidden: str = "sigmoid", output: str = "sigmoid") -> Architecture:
+        """RG's architecture A1: every non-input unit is biased and linked from every unit."""
+        return cls(n_in, n_hidden, n_out, hidden=hidden, output=output)
+
+    @classmethod
+    def rg_a2(cls, n_hidden: int = 10, self_links: bool = True, n_in: int = 1, n_out: int = 1,
+              hidden: str = "sigmoid", output: str = "sigmoid") -> Architecture:
+        """RG's architecture A2.
+
+        Each hidden unit sees the bias, the inputs, the outputs and (with ``self_links``)
+        itself; each output unit sees every unit.
+        """
+        base = cls(n_in, n_hidden, n_out)
+        src = base.source_slices()
+        mask_h = np.zeros((n_hidden, base.n_units), dtype=bool)
+        mask_h[:, src["bias"]] = mask_h[:, src["input"]] = mask_h[:, src["output"]] = True
+        if self_links:
+            hidden_idx = np.arange(n_hidden)
+            mask_h[hidden_idx, src["hidden"].start + hidden_idx] = True
+        return cls(n_in, n_hidden, n_out, mask_h=mask_h, hidden=hidden, output=output)
+
+    @classmethod
+    def latch_i(cls) -> Architecture:
+        """BSF94's latch, variant I: one tanh unit with three free parameters.
+
+        Inputs are ``[class-1 pulse, class-2 pulse, noise]``.  The free parameters are the
+        unit's self-weight and the weights of the two pulse inputs, which are the two
+        class-specific initial inputs (each pulse is 1 at t = 0 for its class).  The noise
+        input enters with the frozen weight 1 and there is no bias link.
+        """
+        mask_y = np.array([[False, True, True, True, True]])
+        frozen_y = np.array([[False, False, False, True, False]])
+        values_y = np.array([[0.0, 0.0, 0.0, 1.0, 0.0]])
+        return cls(3, 0, 1, mask_y=mask_y, frozen_y=frozen_y, frozen_values_y=values_y,
+                   hidden="tanh", output="tanh")
+
+    @classmethod
+    def latch_ii(cls) -> Architecture:
+        """The latch, variant II: one tanh unit with free bias, input and self weights."""
+        return cls(1, 0, 1, hidden="tanh", output="tanh")
+
+    def describe(self) -> str:
+        """One line: sizes, links, free parameters and activations."""
+        return (f"{self.n_in} in, {self.n_hidden} hidden ({self.hidden}), {self.n_out} out "
+                f"({self.output}); {self.n_links} links, {self.n_params} free parameters")
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """``P`` networks of one architecture's sizes, as padded weight arrays and masks.
+
+    Attributes
+    ----------
+    architecture : Architecture
+        Sizes and activations shared by all networks (its masks are the default structure).
+    W_h, W_y : ndarray
+        Shapes ``(P, n_hidden, D)`` and ``(P, n_out, D)``; 0 wherever a link is absent.
+    mask_h, mask_y : ndarray of bool
+        Per-network link structure, same shapes.  Networks with fewer hidden units than
+        ``n_hidden`` are padded with units that have no links.
+    """
+
+    architecture: Architecture
+    W_h: np.ndarray
+    W_y: np.ndarray
+    mask_h: np.ndarray
+    mask_y: np.ndarray
+
+    def __post_init__(self) -> None:
+        arch = self.architecture
+        P = self.W_h.shape[0] if self.W_h.ndim == 3 else -1
+        expected = {"W_h": (P, arch.n_hidden, arch.n_units), "W_y": (P, arch.n_out, arch.n_units)}
+        expected.update(mask_h=expected["W_h"], mask_y=expected["W_y"])
+        for name, shape in expected.items():
+            if getattr(self, name).shape != shape:
+                raise ValueError(f"{name} must have shape (P, {shape[1]}, {shape[2]}) for this "
+                                 f"architecture; got {getattr(self, name).shape}")
+
+    @classmethod
+    def from_weights(cls, architecture: Architecture, W_h: np.ndarray, W_y: np.ndarray,
+                     mask_h: np.ndarray | None = None, mask_y: np.ndarray | None = None) -> Population:
+        """Population from weight arrays.
+
+        Parameters
+        ----------
+        architecture : Architecture
+        W_h, W_y : array_like
+            Shapes ``(P, n_hidden, D)`` and ``(P, n_out, D)``.
+        mask_h, mask_y : array_like of bool, optional
+            Per-network structure (same shapes, or one ``(n_hidden, D)`` / ``(n_out, D)`` mask
+            for all); default: the architecture's masks.  Weights at absent links are set to 0
+            and frozen links to their frozen values, so the population always obeys its masks.
+        """
+        W_h = np.array(W_h, dtype=float, ndmin=3)
+        W_y = np.array(W_y, dtype=float, ndmin=3)
+        P = W_h.shape[0]
+        mask_h = np.broadcast_to(architecture.mask_h if mask_h is None else np.asarray(mask_h, bool),
+                                 (P, architecture.n_hidden, architecture.n_units)).copy()
+        mask_y = np.broadcast_to(architecture.mask_y if mask_y is None else np.asarray(mask_y, bool),
+                                 (P, architecture.n_out, architecture.n_units)).copy()
+        if W_h.shape != mask_h.shape or W_y.shape != mask_y.shape:
+            raise ValueError(f"W_h and W_y must have shapes {mask_h.shape} and {mask_y.shape}; "
+                             f"got {W_h.shape} and {W_y.shape}")
+        W_h = np.where(architecture.frozen_h, architecture.frozen_values_h, W_h) * mask_h
+        W_y = np.where(architecture.frozen_y, architecture.frozen_values_y, W_y) * mask_y
+        return cls(architecture, W_h, W_y, mask_h, mask_y)
+
+    @classmethod
+    def from_params(cls, architecture: Architecture, theta: np.ndarray) -> Population:
+        """Population from free-parameter vectors, shape ``(P, n_params)``."""
+        theta = np.asarray(theta, dtype=float)
+        if theta.ndim != 2:
+            raise ValueError(f"theta must have shape (P, n_params={architecture.n_params}); "
+                             f"got {theta.shape}")
+        W_h, W_y = architecture.unpack(theta)
+        return cls.from_weights(architecture, W_h, W_y)
+
+    @classmethod
+    def random(cls, architecture: Architecture, size: int, rng: np.random.Generator,
+               low: float = -1.0, high: float = 1.0) -> Population:
+        """``size`` networks with free parameters drawn uniformly from ``[low, high)``."""
+        size = _check_count(size, "size", 1)
+        if not low <= high:
+            raise ValueError(f"low must be <= high; got low={low}, high={high}")
+        theta = rng.uniform(low, high, size=(size, architecture.n_params))
+        return cls.from_params(architecture, theta)
+
+    @classmethod
+    def concatenate(cls, populations: list[Population]) -> Population:
+        """Join populations that share one architecture."""
+        if not populations:
+            raise ValueError("populations must not be empty")
+        arch = populations[0].architecture
+        if any(p.architecture is not arch for p in populations):
+            raise ValueError("populations must share one Architecture object to be concatenated")
+        return cls(arch, *(np.concatenate([getattr(p, name) for p in populations])
+                           for name in ("W_h", "W_y", "mask_h", "mask_y")))
+
+    def __len__(self) -> int:
+        return self.W_h.shape[0]
+
+    def __getitem__(self, index: int | slice | np.ndarray) -> Population:
+        if isinstance(index, (int, np.integer)):
+            index = slice(index, index + 1 if index != -1 else None)
+        return Population(self.architecture, self.W_h[index], self.W_y[index],
+                          self.mask_h[index], self.mask_y[index])
+
+    def params(self) -> np.ndarray:
+        """Free-parameter vectors, shape ``(P, n_params)`` (of the architecture's structure)."""
+        return self.architecture.pack(self.W_h, self.W_y)

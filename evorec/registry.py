@@ -1,0 +1,111 @@
+"""Name -> class registries for strategies, tasks and fitness functions.
+
+``evorec`` never imports ``strategies`` or ``tasks`` by name: it finds them through entry
+points (declared in pyproject.toml, groups ``evorec.strategies``, ``evorec.tasks`` and
+``evorec.fitness``), through :meth:`Registry.register` for classes defined at run time, or
+through a ``"package.module:Class"`` path for a user's own plugin.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from importlib.metadata import entry_points
+from typing import Any
+
+
+class Registry:
+    """Classes of one kind, by short name; duplicate names are refused."""
+
+    def __init__(self, kind: str, group: str) -> None:
+        self.kind = kind
+        self.group = group
+        self._classes: dict[str, type] = {}
+        self._loaded = False
+
+    def register(self, name: str, cls: type | None = None):
+        """Register ``cls`` under ``name``; usable as a decorator when ``cls`` is omitted."""
+        def add(cls: type) -> type:
+            self._load_entry_points()
+            if name in self._classes and self._classes[name] is not cls:
+                raise ValueError(f"{self.kind} name {name!r} is already registered "
+                                 f"(by {self._classes[name].__module__}.{self._classes[name].__qualname__})")
+            self._classes[name] = cls
+            return cls
+        return add if cls is None else add(cls)
+
+    def names(self) -> list[str]:
+        self._load_entry_points()
+        return sorted(self._classes)
+
+    def get(self, name: str) -> type:
+        """The class registered as ``name``, or imported from ``"module:Class"``."""
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"{self.kind} name must be a non-empty string; got {name!r}")
+        if ":" in name:
+            return _import_path(name, self.kind)
+        self._load_entry_points()
+        if name not in self._classes:
+            close = difflib.get_close_matches(name, self._classes, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = ", ".join(sorted(self._classes)) or "none"
+            raise ValueError(f"unknown {self.kind} {name!r}{hint}; known: {known}")
+        return self._classes[name]
+
+    def create(self, name: str, *args: Any, **params: Any) -> Any:
+        """Instantiate ``name`` with ``params``, refusing parameters the class does not take."""
+        cls = self.get(name)
+        check_params(cls, params, f"{self.kind} {name!r}", skip=len(args))
+        return cls(*args, **params)
+
+    def describe(self) -> list[tuple[str, str]]:
+        """(name, first line of the class docstring) for every registered class."""
+        return [(name, (inspect.getdoc(self._classes[name]) or "").split("\n")[0]) for name in self.names()]
+
+    def _load_entry_points(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        for point in entry_points(group=self.group):
+            self._classes.setdefault(point.name, point.load())
+
+
+def _import_path(path: str, kind: str) -> type:
+    module_name, _, attr = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as error:
+        raise ValueError(f"cannot import {kind} {path!r}: {error}") from None
+
+
+def parameters(cls: type, skip: int = 0) -> dict[str, inspect.Parameter]:
+    """Keyword parameters of ``cls``'s constructor, after ``skip`` leading positional ones."""
+    params = list(inspect.signature(cls).parameters.values())[skip:]
+    return {p.name: p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+
+
+def check_params(cls: type, params: dict[str, Any], what: str, skip: int = 0) -> None:
+    """Raise a ValueError naming the first parameter ``cls`` does not accept."""
+    known = parameters(cls, skip)
+    for key in params:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"{what} has no parameter {key!r}{hint}; its parameters are: "
+                             f"{', '.join(known) or 'none'}")
+
+
+STRATEGIES = Registry("strategy", "evorec.strategies")
+TASKS = Registry("task", "evorec.tasks")
+FITNESS = Registry("fitness function", "evorec.fitness")
+
+
+def make_task(name: str, **params: Any):
+    """A task by registered name (or ``"module:Class"``), built from ``params``."""
+    return TASKS.create(name, **params)
+
+
+def make_fitness(name: str, **params: Any):
+    """A fitness function by registered name (or ``"module:Class"``), built from ``params``."""
+    return FITNESS.create(name, **params)

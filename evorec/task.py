@@ -1,0 +1,80 @@
+"""The task contract: what a sequence task tells the rest of evorec."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .batch import SequenceBatch
+from .network import Architecture
+from .scoring import Criterion
+
+
+class Task:
+    """A sequence task: sizes, data generator, and the paper's defaults for scoring it.
+
+    Subclasses set ``name``, ``n_in`` and ``n_out`` and implement :meth:`sample`,
+    :meth:`default_architecture` and :meth:`criterion`.
+    """
+
+    name: str = ""
+    n_in: int = 0
+    n_out: int = 0
+    #: Registered name of the fitness function used when an experiment names none.
+    default_fitness: str = "mse"
+
+    def sample(self, n: int, rng: np.random.Generator) -> SequenceBatch:
+        """Draw ``n`` sequences as the source paper defines them."""
+        raise NotImplementedError
+
+    def default_architecture(self) -> Architecture:
+        """The architecture the source paper uses for this task."""
+        raise NotImplementedError
+
+    def criterion(self) -> Criterion:
+        """The paper's test of whether one sequence is handled correctly."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        return f"{type(self).__name__}({params})"
+
+
+def check_lengths(lengths: int | tuple[int, int] | list[int], minimum: int = 1) -> tuple[int, int]:
+    """Normalise a ``lengths`` parameter: an int (fixed) or an inclusive ``(min, max)`` pair."""
+    if isinstance(lengths, (int, np.integer)) and not isinstance(lengths, bool):
+        lengths = (int(lengths), int(lengths))
+    ok = (isinstance(lengths, (tuple, list)) and len(lengths) == 2
+          and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in lengths))
+    if not ok or not minimum <= lengths[0] <= lengths[1]:
+        raise ValueError(f"lengths must be an integer or a pair (min, max) with {minimum} <= min <= max; "
+                         f"got {lengths!r}")
+    return int(lengths[0]), int(lengths[1])
+
+
+def check_positive_count(n: int, name: str = "n") -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{name} must be a positive integer; got {n!r}")
+    return int(n)
+
+
+def check_nonnegative(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0; got {value!r}")
+    return float(value)
+
+
+def balanced_labels(n: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` class labels, as equal in number as ``n`` allows, in random order."""
+    return rng.permutation(np.arange(n) % n_classes)
+
+
+def end_target_batch(inputs: np.ndarray, lengths: np.ndarray, final_targets: np.ndarray,
+                     labels: np.ndarray) -> SequenceBatch:
+    """A batch whose only scored step is the last step of each sequence."""
+    B, T = inputs.shape[:2]
+    targets = np.zeros((B, T, final_targets.shape[1]))
+    mask = np.zeros((B, T), dtype=bool)
+    last = lengths - 1
+    targets[np.arange(B), last] = final_targets
+    mask[np.arange(B), last] = True
+    return SequenceBatch(inputs, targets, mask, lengths, labels)

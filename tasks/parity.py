@@ -1,0 +1,76 @@
+"""The parity problem (BSF94; RG)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evorec.network import Architecture
+from evorec.task import (
+    Task,
+    balanced_labels,
+    check_lengths,
+    check_nonnegative,
+    check_positive_count,
+    end_target_batch,
+)
+
+from .fitness import WithinTolerance
+
+
+class Parity(Task):
+    """Parity: is the number of +1's in a sequence of +1 / -1 values odd?
+
+    Target 1 if the count of +1's is odd, else 0, at the last step.  BSF94 adds uniform noise
+    in ``[-noise, noise]`` to every element and uses lengths 25..50; RG uses lengths 500..600,
+    with and without noise.
+
+    Parameters
+    ----------
+    lengths : int or (int, int), default (500, 600)
+        Sequence length or inclusive range (RG's default).
+    noise : float, default 0.0
+        Half-width of the uniform noise added to each element (BSF94: 0.2).
+    tolerance : float, default 0.1
+        A sequence is right when the absolute error at its last step is below this (RG).
+
+    Notes
+    -----
+    Sequences are drawn uniformly among those of the required parity (the class), so the
+    training set is balanced: the elements are drawn uniformly and the last one is set to
+    give the class's parity.
+    """
+
+    name = "parity"
+    n_in = 1
+    n_out = 1
+
+    def __init__(self, lengths: int | tuple[int, int] = (500, 600), noise: float = 0.0,
+                 tolerance: float = 0.1) -> None:
+        self.lengths = check_lengths(lengths, minimum=1)
+        self.noise = check_nonnegative(noise, "noise")
+        self.tolerance = WithinTolerance(tolerance).tol
+
+    def default_architecture(self) -> Architecture:
+        """RG's A1 with one hidden unit, sigmoid hidden and output units."""
+        return Architecture.fully_recurrent(1, 1, 1, hidden="sigmoid", output="sigmoid")
+
+    def criterion(self) -> WithinTolerance:
+        return WithinTolerance(self.tolerance)
+
+    def sample(self, n: int, rng: np.random.Generator):
+        n = check_positive_count(n)
+        labels = balanced_labels(n, 2, rng)  # 1 = odd number of +1's
+        lengths = rng.integers(self.lengths[0], self.lengths[1] + 1, size=n)
+        T = int(lengths.max())
+        ones = rng.integers(0, 2, size=(n, T)).astype(bool)
+        running = np.arange(T)[None, :] < lengths[:, None]
+        ones &= running
+        last = lengths - 1
+        # Set the last element so that the parity matches the class.
+        before = (ones.sum(axis=1) - ones[np.arange(n), last]) % 2
+        ones[np.arange(n), last] = before != labels
+        inputs = np.where(ones, 1.0, -1.0)
+        if self.noise:
+            inputs += rng.uniform(-self.noise, self.noise, size=(n, T))
+        inputs[~running] = 0.0
+        return end_target_batch(inputs[:, :, None], lengths, labels[:, None].astype(float), labels)
