@@ -237,7 +237,8 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
     early_exit : bool, default False
         Stop computing a network as soon as one of its sequences is wrong.  Its loss is then
         ``inf`` and ``complete`` is False; solved flags and the losses of complete networks are
-        exactly those of a full evaluation.
+        exactly those of a full evaluation (networks that run to the end are scored again in
+        one full pass, which is not charged to ``steps``).
     early_exit_block : int, default 10
         With ``early_exit``, sequences run in blocks of this many, so a network that gets a
         sequence of the first block wrong never computes the others.  Our choice: small
@@ -302,6 +303,13 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
         else:
             parts = Parallel(n_jobs=n_jobs, backend="threading")(delayed(run_chunk)(s) for s in starts)
     loss, wrong, solved, complete, sequences, steps = (np.concatenate(a) for a in zip(*parts, strict=True))
+    if early_exit and complete.any():
+        # BLAS may sum in another order for the narrower blocks, so the networks that ran to
+        # the end are scored again in one full pass: their losses are then bit-identical to
+        # those of a full evaluation.  That pass only serves exactness and is not charged.
+        full = evaluate(population[complete], batch, fitness, criterion,
+                        memory_budget=memory_budget, n_jobs=n_jobs)
+        loss[complete], wrong[complete], solved[complete] = full.loss, full.wrong, full.solved
     return Evaluation(loss, wrong, solved, complete, sequences, steps, batch.n_sequences)
 
 

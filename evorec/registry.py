@@ -90,7 +90,7 @@ def check_params(cls: type, params: dict[str, Any], what: str, skip: int = 0) ->
     known = parameters(cls, skip)
     for key in params:
         if key not in known:
-            close = difflib.get_close_matches(key, known, n=1)
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"{what} has no parameter {key!r}{hint}; its parameters are: "
                              f"{', '.join(known) or 'none'}")

@@ -1,0 +1,26 @@
+"""Shared helpers for the tests: a reference network written straight from DESIGN.md."""
+
+from __future__ import annotations
+
+import numpy as np
+
+ACTIVATION = {
+    "tanh": np.tanh,
+    "sigmoid": lambda z: 1.0 / (1.0 + np.exp(-z)),
+    "linear": lambda z: z,
+}
+
+
+def reference_forward(arch, W_h, W_y, inputs, lengths):
+    """Plain loop over networks, sequences and steps: DESIGN.md's equations, nothing clever."""
+    P, (B, T, _) = W_h.shape[0], inputs.shape
+    out = np.full((P, B, T, arch.n_out), np.nan)
+    f_h, f_y = ACTIVATION[arch.hidden], ACTIVATION[arch.output]
+    for p in range(P):
+        for b in range(B):
+            h, y = np.zeros(arch.n_hidden), np.zeros(arch.n_out)
+            for t in range(lengths[b]):
+                h = f_h(W_h[p] @ np.concatenate([[1.0], inputs[b, t], h, y]))
+                y = f_y(W_y[p] @ np.concatenate([[1.0], inputs[b, t], h, y]))
+                out[p, b, t] = y
+    return out
