@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from evorec.network import Architecture
-from evorec.task import (
-    Task,
-    balanced_labels,
-    check_lengths,
-    check_nonnegative,
-    check_positive_count,
-    end_target_batch,
-)
+from evorec.task import check_nonnegative, end_target_batch
 
-from .fitness import WithinTolerance
+from .base import TwoClassTask
 
 
-class Latch(Task):
+class Latch(TwoClassTask):
     """Latch: keep one bit, given at t = 0, in one tanh unit against Gaussian input noise.
 
     Variant I (BSF94's set-up): inputs ``[class-1 pulse, class-2 pulse, noise]``; the pulse of
@@ -51,26 +44,20 @@ class Latch(Task):
                  noise_var: float = 0.2, tolerance: float = 0.1) -> None:
         if variant not in ("I", "II"):
             raise ValueError(f"variant must be 'I' or 'II'; got {variant!r}")
+        super().__init__(lengths, tolerance)
         self.variant = variant
-        self.lengths = check_lengths(lengths, minimum=1)
         self.noise_var = check_nonnegative(noise_var, "noise_var")
-        self.tolerance = WithinTolerance(tolerance).tol
         self.n_in = 3 if variant == "I" else 1
 
     def default_architecture(self) -> Architecture:
         return Architecture.latch_i() if self.variant == "I" else Architecture.latch_ii()
 
-    def criterion(self) -> WithinTolerance:
-        return WithinTolerance(self.tolerance)
-
     def sample(self, n: int, rng: np.random.Generator):
-        n = check_positive_count(n)
-        labels = balanced_labels(n, 2, rng)
-        lengths = rng.integers(self.lengths[0], self.lengths[1] + 1, size=n)
-        T = int(lengths.max())
+        labels, lengths, running = self._frame(n, rng)
+        n, T = running.shape
         noise = rng.normal(0.0, np.sqrt(self.noise_var), size=(n, T))
         noise[:, 0] = 0.0
-        noise[np.arange(T)[None, :] >= lengths[:, None]] = 0.0
+        noise[~running] = 0.0
         sign = np.where(labels == 0, 1.0, -1.0)
         if self.variant == "I":
             inputs = np.zeros((n, T, 3))

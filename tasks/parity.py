@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from evorec.network import Architecture
-from evorec.task import (
-    Task,
-    balanced_labels,
-    check_lengths,
-    check_nonnegative,
-    check_positive_count,
-    end_target_batch,
-)
+from evorec.task import check_nonnegative, end_target_batch
 
-from .fitness import WithinTolerance
+from .base import TwoClassTask
 
 
-class Parity(Task):
+class Parity(TwoClassTask):
     """Parity: is the number of +1's in a sequence of +1 / -1 values odd?
 
     Target 1 if the count of +1's is odd, else 0, at the last step.  BSF94 adds uniform noise
@@ -46,25 +39,17 @@ class Parity(Task):
 
     def __init__(self, lengths: int | tuple[int, int] = (500, 600), noise: float = 0.0,
                  tolerance: float = 0.1) -> None:
-        self.lengths = check_lengths(lengths, minimum=1)
+        super().__init__(lengths, tolerance)
         self.noise = check_nonnegative(noise, "noise")
-        self.tolerance = WithinTolerance(tolerance).tol
 
     def default_architecture(self) -> Architecture:
         """RG's A1 with one hidden unit, sigmoid hidden and output units."""
         return Architecture.fully_recurrent(1, 1, 1, hidden="sigmoid", output="sigmoid")
 
-    def criterion(self) -> WithinTolerance:
-        return WithinTolerance(self.tolerance)
-
     def sample(self, n: int, rng: np.random.Generator):
-        n = check_positive_count(n)
-        labels = balanced_labels(n, 2, rng)  # 1 = odd number of +1's
-        lengths = rng.integers(self.lengths[0], self.lengths[1] + 1, size=n)
-        T = int(lengths.max())
-        ones = rng.integers(0, 2, size=(n, T)).astype(bool)
-        running = np.arange(T)[None, :] < lengths[:, None]
-        ones &= running
+        labels, lengths, running = self._frame(n, rng)  # label 1 = odd number of +1's
+        n, T = running.shape
+        ones = rng.integers(0, 2, size=(n, T)).astype(bool) & running
         last = lengths - 1
         # Set the last element so that the parity matches the class.
         before = (ones.sum(axis=1) - ones[np.arange(n), last]) % 2

@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from evorec.network import Architecture
-from evorec.task import (
-    Task,
-    balanced_labels,
-    check_lengths,
-    check_nonnegative,
-    check_positive_count,
-    end_target_batch,
-)
+from evorec.task import check_nonnegative, check_positive_count, end_target_batch
 
-from .fitness import WithinTolerance
+from .base import TwoClassTask
 
 
-class TwoSequence(Task):
+class TwoSequence(TwoClassTask):
     """Two-sequence: the class is given by the first N elements; the rest is Gaussian noise.
 
     The first ``N`` elements are +1 (class 0) or -1 (class 1); the others are Gaussian noise
@@ -45,27 +38,20 @@ class TwoSequence(Task):
                  noise_var: float = 0.2, targets: tuple[float, float] = (1.0, 0.0),
                  tolerance: float = 0.1) -> None:
         self.N = check_positive_count(N, "N")
-        self.lengths = check_lengths(lengths, minimum=self.N + 1)
+        super().__init__(lengths, tolerance, min_length=self.N + 1)
         self.noise_var = check_nonnegative(noise_var, "noise_var")
         if not (isinstance(targets, (tuple, list)) and len(targets) == 2):
             raise ValueError(f"targets must be a pair of numbers; got {targets!r}")
         self.targets = (float(targets[0]), float(targets[1]))
-        self.tolerance = WithinTolerance(tolerance).tol
 
     def default_architecture(self) -> Architecture:
         """A1 with one hidden unit, sigmoid units (our choice for targets in [0, 1])."""
         return Architecture.fully_recurrent(1, 1, 1, hidden="sigmoid", output="sigmoid")
 
-    def criterion(self) -> WithinTolerance:
-        return WithinTolerance(self.tolerance)
-
     def sample(self, n: int, rng: np.random.Generator):
-        n = check_positive_count(n)
-        labels = balanced_labels(n, 2, rng)
-        lengths = rng.integers(self.lengths[0], self.lengths[1] + 1, size=n)
-        T = int(lengths.max())
-        inputs = rng.normal(0.0, np.sqrt(self.noise_var), size=(n, T))
+        labels, lengths, running = self._frame(n, rng)
+        inputs = rng.normal(0.0, np.sqrt(self.noise_var), size=running.shape)
         inputs[:, : self.N] = np.where(labels == 0, 1.0, -1.0)[:, None]
-        inputs[np.arange(T)[None, :] >= lengths[:, None]] = 0.0
+        inputs[~running] = 0.0
         target = np.asarray(self.targets)[labels]
         return end_target_batch(inputs[:, :, None], lengths, target[:, None], labels)
