@@ -64,8 +64,12 @@ def check_nonnegative(value: float, name: str) -> float:
 
 
 def balanced_labels(n: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` class labels, as equal in number as ``n`` allows, in random order."""
-    return rng.permutation(np.arange(n) % n_classes)
+    """``n`` class labels, as equal in number as ``n`` allows, in random order.
+
+    When ``n`` is not a multiple of ``n_classes``, the classes that get one sequence more are
+    drawn at random, so every class stays equally likely.
+    """
+    return rng.permutation((np.arange(n) + rng.integers(n_classes)) % n_classes)
 
 
 def end_target_batch(inputs: np.ndarray, lengths: np.ndarray, final_targets: np.ndarray,

@@ -25,7 +25,9 @@ class TwoClassTask(Task):
 
     def __init__(self, lengths: int | tuple[int, int], tolerance: float, min_length: int = 1) -> None:
         self.lengths = check_lengths(lengths, minimum=min_length)
-        self.tolerance = WithinTolerance(tolerance).tol
+        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
+            raise ValueError(f"tolerance must be a positive number; got {tolerance!r}")
+        self.tolerance = float(tolerance)
 
     def criterion(self) -> WithinTolerance:
         return WithinTolerance(self.tolerance)

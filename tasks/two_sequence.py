@@ -40,7 +40,8 @@ class TwoSequence(TwoClassTask):
         self.N = check_positive_count(N, "N")
         super().__init__(lengths, tolerance, min_length=self.N + 1)
         self.noise_var = check_nonnegative(noise_var, "noise_var")
-        if not (isinstance(targets, (tuple, list)) and len(targets) == 2):
+        if not (isinstance(targets, (tuple, list)) and len(targets) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in targets)):
             raise ValueError(f"targets must be a pair of numbers; got {targets!r}")
         self.targets = (float(targets[0]), float(targets[1]))
 

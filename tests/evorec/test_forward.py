@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
-from conftest import reference_forward
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evorec import Architecture, Population, forward
+from tests.reference import reference_forward
 
 activations = st.sampled_from(["tanh", "sigmoid", "linear"])
 

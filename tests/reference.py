@@ -1,4 +1,4 @@
-"""Shared helpers for the tests: a reference network written straight from DESIGN.md."""
+"""A reference network written straight from DESIGN.md, to test the evaluator against."""
 
 from __future__ import annotations
 
