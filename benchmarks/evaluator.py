@@ -108,32 +108,75 @@ WORKLOADS = (Workload(1, 1000, 20.0), Workload(10, 1000, 4.0), Workload(32, 200,
 
 @dataclass(frozen=True)
 class Result:
-    """Measurements of one workload (times in seconds, memory in bytes)."""
+    """Measurements of one workload (memory in bytes).
+
+    ``one``, ``two`` and ``base`` time the evaluator with ``n_jobs=1``, with ``n_jobs=2`` and
+    the baseline (on its ``baseline_networks`` first networks).
+    """
 
     workload: Workload
-    time_1: float
-    time_2: float
+    one: Timing
+    two: Timing
     baseline_networks: int
-    baseline_time: float
+    base: Timing
     max_rel_diff: float
     memory: dict[tuple[int, int], int]
 
     @property
     def rate_1(self) -> float:
-        return self.workload.network_steps / self.time_1
+        return self.workload.network_steps / self.one.wall
 
     @property
     def rate_2(self) -> float:
-        return self.workload.network_steps / self.time_2
+        return self.workload.network_steps / self.two.wall
 
     @property
     def baseline_rate(self) -> float:
-        return self.baseline_networks * B * T / self.baseline_time
+        return self.baseline_networks * B * T / self.base.wall
 
 
 # ------------------------------------------------------------------------------ helpers
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    """Best (smallest) wall time of ``repeats`` calls of ``fn``, in seconds.
+def system_busy_seconds() -> float:
+    """CPU seconds all processes of the machine have been busy since boot (Linux ``/proc/stat``).
+
+    Returns
+    -------
+    float
+        NaN where ``/proc/stat`` cannot be read.
+    """
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return float("nan")
+    # user nice system idle iowait irq softirq steal ...: busy = all but idle and iowait
+    ticks = [int(v) for v in fields[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The fastest of a few calls.
+
+    Attributes
+    ----------
+    wall : float
+        Seconds of :func:`time.perf_counter`.
+    cpu : float
+        Seconds of :func:`time.process_time` (all threads of this process) in the same call;
+        ``cpu / wall`` is about the number of cores this process kept busy.
+    other : float
+        CPU seconds other processes used during the same call (from ``/proc/stat``, 10 ms
+        resolution); well above 0 means the measurement shared the machine.
+    """
+
+    wall: float
+    cpu: float
+    other: float
+
+
+def best_time(fn: Callable[[], object], repeats: int) -> Timing:
+    """Fastest wall time of ``repeats`` calls of ``fn``, with that call's CPU times.
 
     Parameters
     ----------
@@ -144,13 +187,16 @@ def best_time(fn: Callable[[], object], repeats: int) -> float:
 
     Returns
     -------
-    float
+    Timing
     """
-    best = float("inf")
+    best = Timing(float("inf"), float("nan"), float("nan"))
     for _ in range(repeats):
-        start = time.perf_counter()
+        busy, cpu, wall = system_busy_seconds(), time.process_time(), time.perf_counter()
         fn()
-        best = min(best, time.perf_counter() - start)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        busy = system_busy_seconds() - busy
+        if wall < best.wall:
+            best = Timing(wall, cpu, max(0.0, busy - cpu))
     return best
 
 
@@ -179,7 +225,7 @@ def peak_memory(fn: Callable[[], object]) -> int:
     return peak - before
 
 
-def matmul_peak(rng: np.random.Generator, repeats: int, size: int = PEAK_SIZE) -> float:
+def matmul_peak(rng: np.random.Generator, repeats: int, size: int = PEAK_SIZE) -> tuple[float, Timing]:
     """float64 matrix-multiply rate of this machine, in flop/s (default BLAS threads).
 
     Parameters
@@ -192,13 +238,16 @@ def matmul_peak(rng: np.random.Generator, repeats: int, size: int = PEAK_SIZE) -
 
     Returns
     -------
-    float
+    rate : float
+    timing : Timing
+        Of the fastest product.
     """
     a = rng.standard_normal((size, size))
     b = rng.standard_normal((size, size))
     out = np.empty((size, size))
     np.matmul(a, b, out=out)
-    return 2.0 * size**3 / best_time(lambda: np.matmul(a, b, out=out), repeats)
+    timing = best_time(lambda: np.matmul(a, b, out=out), repeats)
+    return 2.0 * size**3 / timing.wall, timing
 
 
 def make_batch(rng: np.random.Generator) -> evorec.SequenceBatch:
@@ -305,8 +354,8 @@ def run_workload(workload: Workload, batch: evorec.SequenceBatch, rng: np.random
     loss_1, loss_2 = run(1).loss, run(2).loss
     if not np.array_equal(loss_1, loss_2):
         raise RuntimeError(f"{workload.label}: evaluate(n_jobs=2) gives other losses than n_jobs=1")
-    time_1 = best_time(lambda: run(1), repeats)
-    time_2 = best_time(lambda: run(2), repeats)
+    one = best_time(lambda: run(1), repeats)
+    two = best_time(lambda: run(2), repeats)
 
     k = min(baseline_networks, workload.size)
     x, target = batch.inputs, batch.targets[:, -1]
@@ -315,13 +364,13 @@ def run_workload(workload: Workload, batch: evorec.SequenceBatch, rng: np.random
     if not np.allclose(loss_1[:k], reference, rtol=RTOL, atol=0.0):
         worst = int(np.argmax(np.abs(loss_1[:k] - reference) / np.abs(reference)))
         raise RuntimeError(f"{workload.label}: evaluator and baseline disagree (rtol={RTOL}); network "
-                           f"{worst}: evaluator {loss_1[worst]!r}, baseline {reference[worst]!r}")
+                           f"{worst}: evaluator {float(loss_1[worst])!r}, baseline {float(reference[worst])!r}")
     max_rel_diff = float(np.max(np.abs(loss_1[:k] - reference) / np.abs(reference)))
-    baseline_time = best_time(lambda: baseline(W_h, W_y, x, target), baseline_repeats)
+    base = best_time(lambda: baseline(W_h, W_y, x, target), baseline_repeats)
 
     memory = {(budget, n_jobs): peak_memory(lambda b=budget, j=n_jobs: run(j, b))
               for budget in (DEFAULT_MEMORY_BUDGET, SMALL_BUDGET, TIGHT_BUDGET) for n_jobs in (1, 2)}
-    return Result(workload, time_1, time_2, k, baseline_time, max_rel_diff, memory)
+    return Result(workload, one, two, k, base, max_rel_diff, memory)
 
 
 # ----------------------------------------------------------------------------- printing
@@ -339,7 +388,7 @@ def print_environment() -> None:
     print()
 
 
-def print_tables(results: list[Result], peak: float, baseline_networks: int) -> None:
+def print_tables(results: list[Result], peak: float, peak_timing: Timing, baseline_networks: int) -> None:
     """The throughput, flop-rate and memory tables."""
     mega = 1e6
     print(f"Throughput, million network-steps per second (one network, one sequence, one step; "
@@ -354,10 +403,17 @@ def print_tables(results: list[Result], peak: float, baseline_networks: int) -> 
     print("-" * len(header))
     for r in results:
         ratio_1, ratio_2 = r.rate_1 / r.baseline_rate, r.rate_2 / r.baseline_rate
-        print(f"{r.workload.label:<16}{r.time_1:>11.3f}{r.rate_1 / mega:>9.2f}{r.rate_2 / mega:>9.2f}"
+        print(f"{r.workload.label:<16}{r.one.wall:>11.3f}{r.rate_1 / mega:>9.2f}{r.rate_2 / mega:>9.2f}"
               f"{r.baseline_rate / mega:>9.3f}{ratio_1:>8.1f}x{r.workload.target:>7.0f}x"
               f"{'yes' if ratio_1 >= r.workload.target else 'NO':>5}{ratio_2:>10.1f}x"
               f"{'yes' if ratio_2 >= r.workload.target else 'NO':>5}")
+    print()
+    print("Cores this process kept busy during the fastest call (CPU time / wall time), and CPU seconds")
+    print("used meanwhile by other processes (should be ~0: otherwise the timing shared the machine):")
+    for r in results:
+        print(f"  {r.workload.label:<16}" + "   ".join(
+            f"{name} {t.cpu / t.wall:.2f} (others {t.other:.2f} s of {t.wall:.2f} s)"
+            for name, t in (("(a)", r.one), ("(a) x2", r.two), ("(b)", r.base))))
     print()
     print("Agreement of (a) and (b) on the baseline's networks (np.allclose, rtol=1e-9, atol=0):")
     for r in results:
@@ -367,14 +423,16 @@ def print_tables(results: list[Result], peak: float, baseline_networks: int) -> 
 
     giga = 1e9
     print(f"Fraction of the float64 matmul peak: peak = {peak / giga:.1f} GFLOP/s "
-          f"({PEAK_SIZE}x{PEAK_SIZE} A @ B, default BLAS threads, best of the repeats).")
+          f"({PEAK_SIZE}x{PEAK_SIZE} A @ B, default BLAS threads, best of the repeats;")
+    print(f"  {peak_timing.cpu / peak_timing.wall:.2f} cores busy, others used {peak_timing.other:.2f} s "
+          f"of {peak_timing.wall:.2f} s).")
     print("  useful flops per evaluation = 2*P*B*T*(n*D + D), D = n + 3")
     header = (f"{'workload':<16}{'GFLOP/eval':>11}{'(a) GFLOP/s':>13}{'of peak':>9}"
               f"{'(a) x2 GFLOP/s':>16}{'of peak':>9}")
     print(header)
     print("-" * len(header))
     for r in results:
-        rate_1, rate_2 = r.workload.flops / r.time_1, r.workload.flops / r.time_2
+        rate_1, rate_2 = r.workload.flops / r.one.wall, r.workload.flops / r.two.wall
         print(f"{r.workload.label:<16}{r.workload.flops / giga:>11.2f}{rate_1 / giga:>13.2f}"
               f"{rate_1 / peak:>9.1%}{rate_2 / giga:>16.2f}{rate_2 / peak:>9.1%}")
     print()
@@ -417,11 +475,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     seeds = np.random.SeedSequence(SEED).spawn(2 + len(WORKLOADS))
     rngs = [np.random.default_rng(s) for s in seeds]
-    peak = matmul_peak(rngs[0], repeats)
+    start_busy, start_cpu, start_wall = system_busy_seconds(), time.process_time(), time.perf_counter()
+    peak, peak_timing = matmul_peak(rngs[0], repeats)
     batch = make_batch(rngs[1])
     results = [run_workload(w, batch, rng, repeats, baseline_repeats, args.baseline_networks)
                for w, rng in zip(WORKLOADS, rngs[2:], strict=True)]
-    print_tables(results, peak, args.baseline_networks)
+    print_tables(results, peak, peak_timing, args.baseline_networks)
+    wall = time.perf_counter() - start_wall
+    others = system_busy_seconds() - start_busy - (time.process_time() - start_cpu)
+    print(f"Whole run: {wall:.1f} s wall; other processes used {max(0.0, others):.1f} CPU seconds meanwhile.")
     print(f"Load average at end (1/5/15 min) = {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 

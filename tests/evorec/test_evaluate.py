@@ -1,3 +1,5 @@
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -49,10 +51,27 @@ def test_chunking_and_threads_do_not_change_any_result():
     batch = _batch(rng, B=20, T=40, every_step=True)
     args = (pop, batch, MeanSquaredError(), WithinTolerance(0.4))
     whole = evaluate(*args)
-    for kwargs in ({"memory_budget": 200_000}, {"memory_budget": 60_000, "n_jobs": 2}):
+    for kwargs in ({"memory_budget": 200_000}, {"memory_budget": 120_000, "n_jobs": 2}):
         part = evaluate(*args, **kwargs)
         for name in ("loss", "wrong", "solved", "complete", "sequences", "steps"):
             np.testing.assert_array_equal(getattr(part, name), getattr(whole, name), err_msg=name)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_working_memory_stays_under_the_budget(n_jobs):
+    rng = np.random.default_rng(9)
+    pop = Population.random(Architecture.fully_recurrent(1, 10, 1), 400, rng)
+    batch = _batch(rng, B=100, T=200, every_step=True)
+    budget = 3 * 2**20
+    tracemalloc.start()
+    try:
+        evaluate(pop, batch, MeanSquaredError(), WithinTolerance(0.1), memory_budget=budget, n_jobs=n_jobs)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= budget
+    # ... while an unchunked evaluation of the same work would need far more than the budget.
+    assert len(pop) * 8 * (13 + 11) * 100 + len(pop) * 8 * batch.target_mask.sum() > 4 * budget
 
 
 def test_early_exit_keeps_solutions_and_complete_losses_and_saves_steps():
