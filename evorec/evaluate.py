@@ -224,8 +224,10 @@ def _chunk_size(population: Population, blocks: list[_Block], n_entries: int, me
     # Gathered outputs and the scoring temporaries made from them, the seen/right flags, and
     # the weights with the copies _compile makes of them.
     cold = 8 * 6 * n_entries * arch.n_out + 2 * n_entries + 8 * 3 * rows * arch.n_units
-    # Inputs, targets, and the entry index arrays (sequence, step, position, entry id).
-    shared = sum(block.inputs.nbytes for block in blocks) + 8 * n_entries * (arch.n_out + 4)
+    # Inputs, targets, the entry index arrays (sequence, step, position, entry id), and the six
+    # per-network result arrays, held per chunk and once more when joined.
+    shared = (sum(block.inputs.nbytes for block in blocks) + 8 * n_entries * (arch.n_out + 4)
+              + 2 * 6 * 8 * len(population))
     per_thread = (memory_budget - shared) // n_threads
     if hot + cold > per_thread:
         raise ValueError(f"memory_budget={memory_budget} bytes is too small to evaluate even one network "
