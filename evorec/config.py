@@ -1,0 +1,485 @@
+"""Experiment files: YAML -> validated configuration -> run specs.
+
+An experiment file names a task, an architecture, one or more strategies, a budget, a number
+of seeds, a grid of values to sweep and where the results go (see ``experiments/`` and the
+README).  Loading is strict: an unknown key is an error with a did-you-mean suggestion, and
+every error names the file, line, column and dotted field path.  Task, architecture,
+fitness and strategy parameters are checked by building those objects, for every cell of
+the grid, before anything runs.  Only ``yaml.safe_load``-level constructs are accepted.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import inspect
+import itertools
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from .network import Architecture
+from .registry import FITNESS, STRATEGIES, TASKS, check_params
+from .strategy import Budget
+
+BACKENDS = ("loky", "threading", "dask")
+PRESETS = {
+    "fully_recurrent": Architecture.fully_recurrent,
+    "rg_a2": Architecture.rg_a2,
+    "latch_i": Architecture.latch_i,
+    "latch_ii": Architecture.latch_ii,
+}
+TOP_LEVEL = ("name", "seed", "seeds", "budget", "task", "data", "fitness", "architecture", "strategies",
+             "grid", "parallel", "output")
+SECTIONS = {
+    "budget": ("evaluations", "sequences", "steps", "seconds"),
+    "task": ("name", "params"),
+    "fitness": ("name", "params"),
+    "data": ("train_size", "test_size"),
+    "parallel": ("n_jobs", "backend", "scheduler"),
+    "strategy": ("name", "label", "params"),
+}
+DEFAULT_SEEDS = 10
+
+
+class ConfigError(ValueError):
+    """Errors in an experiment file; each line names file, line, column and field."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+# ---------------------------------------------------------------------------- locations
+Path_ = tuple[str | int, ...]
+
+
+def _dotted(path: Path_) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(document)"
+
+
+class _Locator:
+    """Line and column of every key and value in a YAML document."""
+
+    def __init__(self, node: yaml.Node | None) -> None:
+        self.marks: dict[Path_, yaml.Mark] = {}
+        if node is not None:
+            self._walk(node, ())
+
+    def _walk(self, node: yaml.Node, path: Path_) -> None:
+        self.marks.setdefault(path, node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                child = path + (key.value,)
+                self.marks[child + ("<key>",)] = key.start_mark
+                self._walk(value, child)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self._walk(item, path + (i,))
+
+    def where(self, path: Path_, key: bool = False) -> tuple[int, int]:
+        """1-based (line, column) of ``path`` (its key when ``key``), or of its nearest parent."""
+        if key and path + ("<key>",) in self.marks:
+            mark = self.marks[path + ("<key>",)]
+            return mark.line + 1, mark.column + 1
+        while path not in self.marks and path:
+            path = path[:-1]
+        mark = self.marks.get(path)
+        return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
+class _Errors:
+    """Collects located error lines."""
+
+    def __init__(self, filename: str, locator: _Locator) -> None:
+        self.filename = filename
+        self.locator = locator
+        self.lines: list[str] = []
+
+    def add(self, path: Path_, message: str, key: bool = False, at: Path_ | None = None) -> None:
+        line, column = self.locator.where(path if at is None else at, key=key)
+        self.lines.append(f"{self.filename}:{line}:{column}: {_dotted(path)}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.lines:
+            raise ConfigError(self.lines)
+
+
+def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# ------------------------------------------------------------------------ configuration
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a cell of the grid, a strategy, a seed, and everything needed to run it."""
+
+    run_id: str
+    cell: dict[str, Any]
+    label: str
+    seed: int
+    entropy: tuple[int, ...]
+    task: dict[str, Any]
+    architecture: dict[str, Any] | None
+    fitness: dict[str, Any] | None
+    data: dict[str, int]
+    budget: dict[str, Any]
+    strategy: dict[str, Any]
+
+
+@dataclass
+class Experiment:
+    """A validated experiment file."""
+
+    name: str
+    path: str
+    seed: int
+    seeds: list[int]
+    document: dict[str, Any]
+    grid: dict[str, list[Any]]
+    parallel: dict[str, Any]
+    output: str
+    runs: list[RunSpec] = field(default_factory=list)
+
+    def identity(self) -> dict[str, Any]:
+        """What determines the results: the document without parallel settings or output."""
+        return {k: v for k, v in self.document.items() if k not in ("parallel", "output")}
+
+
+def load(path: str | os.PathLike) -> Experiment:
+    """Read, validate and expand an experiment file.
+
+    Raises
+    ------
+    ConfigError
+        With one line per problem: ``FILE:LINE:COLUMN: field.path: message``.
+    """
+    filename = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError([f"{filename}:1:1: (file): cannot read: {error.strerror or error}"]) from None
+    try:
+        document = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError([f"{filename}:{line}:{column}: (syntax): YAML syntax error: {problem}"]) from None
+    errors = _Errors(filename, _Locator(node))
+    if not isinstance(document, dict):
+        errors.add((), "an experiment file must be a mapping of keys such as name, task, strategies")
+        errors.raise_if_any()
+    experiment = _validate(document, filename, errors)
+    errors.raise_if_any()
+    return experiment
+
+
+def _validate(doc: dict[str, Any], filename: str, errors: _Errors) -> Experiment:
+    for key in doc:
+        if key not in TOP_LEVEL:
+            errors.add((str(key),), f"unknown key{_suggest(str(key), TOP_LEVEL)}; allowed: {', '.join(TOP_LEVEL)}",
+                       key=True)
+    for key in ("name", "task", "budget", "strategies"):
+        if key not in doc:
+            errors.add((key,), "is required", at=())
+    errors.raise_if_any()
+    name = doc["name"]
+    if not isinstance(name, str) or not name.strip():
+        errors.add(("name",), "must be a non-empty string")
+    seed = doc.get("seed", 0)
+    if not _is_int(seed) or seed < 0:
+        errors.add(("seed",), f"must be an integer >= 0; got {seed!r}")
+    seeds = _seed_list(doc.get("seeds", DEFAULT_SEEDS), errors)
+    grid = _check_grid(doc.get("grid", {}), doc, errors)
+    parallel = _check_parallel(doc.get("parallel", {}), errors)
+    output = doc.get("output", f"results/{name}")
+    if not isinstance(output, str) or not output:
+        errors.add(("output",), "must be a folder path (a string)")
+    errors.raise_if_any()
+    experiment = Experiment(name, filename, seed, seeds, doc, grid, parallel, output)
+    experiment.runs = _expand(experiment, errors)
+    return experiment
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _seed_list(value: Any, errors: _Errors) -> list[int]:
+    if _is_int(value):
+        if value < 1:
+            errors.add(("seeds",), f"must be a positive number of runs per cell or a list of seeds; got {value}")
+            return []
+        return list(range(value))
+    if isinstance(value, list) and value and all(_is_int(v) and v >= 0 for v in value):
+        if len(set(value)) != len(value):
+            errors.add(("seeds",), "the list of seeds has repeated values")
+        return list(value)
+    errors.add(("seeds",), f"must be a positive integer or a non-empty list of integers >= 0; got {value!r}")
+    return []
+
+
+def _check_parallel(value: Any, errors: _Errors) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        errors.add(("parallel",), "must be a mapping with n_jobs, backend, scheduler")
+        return {}
+    _unknown_keys(value, ("parallel",), SECTIONS["parallel"], errors)
+    parallel = {"n_jobs": value.get("n_jobs", -1), "backend": value.get("backend", "loky"),
+                "scheduler": value.get("scheduler")}
+    if not _is_int(parallel["n_jobs"]) or parallel["n_jobs"] == 0 or parallel["n_jobs"] < -1:
+        errors.add(("parallel", "n_jobs"), f"must be a positive integer or -1 (all cores); got {parallel['n_jobs']!r}")
+    if parallel["backend"] not in BACKENDS:
+        errors.add(("parallel", "backend"), f"must be one of {', '.join(BACKENDS)}; got {parallel['backend']!r}")
+    if parallel["scheduler"] is not None and not isinstance(parallel["scheduler"], str):
+        errors.add(("parallel", "scheduler"), "must be a scheduler address such as tcp://127.0.0.1:8786")
+    return parallel
+
+
+def _unknown_keys(mapping: dict[str, Any], path: Path_, allowed: tuple[str, ...], errors: _Errors) -> None:
+    for key in mapping:
+        if key not in allowed:
+            errors.add(path + (str(key),), f"unknown key{_suggest(str(key), allowed)}; allowed: {', '.join(allowed)}",
+                       key=True)
+
+
+# ------------------------------------------------------------------------------- grid
+def _split_path(dotted: str) -> Path_:
+    return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
+
+
+def _check_grid(grid: Any, doc: dict[str, Any], errors: _Errors) -> dict[str, list[Any]]:
+    if not isinstance(grid, dict):
+        errors.add(("grid",), "must be a mapping from dotted paths to lists of values")
+        return {}
+    for dotted, values in grid.items():
+        path = _split_path(str(dotted))
+        if not isinstance(values, list) or not values:
+            errors.add(("grid", dotted), "must be a non-empty list of values")
+        if path[0] in ("grid", "parallel", "output", "name", "seeds", "seed"):
+            errors.add(("grid", dotted), f"cannot sweep {path[0]!r}", key=True)
+        elif path[0] not in TOP_LEVEL:
+            errors.add(("grid", dotted), f"path does not exist: unknown key {path[0]!r}"
+                       f"{_suggest(str(path[0]), TOP_LEVEL)}", key=True)
+        elif not _parent_exists(doc, path):
+            errors.add(("grid", dotted), f"path does not exist in this document: {dotted}", key=True)
+    return {str(k): v for k, v in grid.items()}
+
+
+def _parent_exists(doc: Any, path: Path_) -> bool:
+    """A grid path may name a new key (a parameter left at its default) but not a new branch."""
+    node = doc
+    for i, part in enumerate(path[:-1]):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif isinstance(node, dict) and part == "params" and i == len(path) - 2:
+            return True  # e.g. task.params.lengths when task has no params yet
+        else:
+            return False
+    return isinstance(node, (dict, list)) or len(path) == 1
+
+
+def _set(doc: dict[str, Any], path: Path_, value: Any) -> None:
+    node = doc
+    for part in path[:-1]:
+        if isinstance(node, dict):
+            node = node.setdefault(part, {})
+        else:
+            node = node[part]
+    node[path[-1]] = copy.deepcopy(value)
+
+
+# --------------------------------------------------------------------------- expansion
+def _expand(experiment: Experiment, errors: _Errors) -> list[RunSpec]:
+    keys = list(experiment.grid)
+    runs: list[RunSpec] = []
+    for values in itertools.product(*(experiment.grid[k] for k in keys)):
+        cell = dict(zip(keys, values, strict=True))
+        doc = copy.deepcopy(experiment.document)
+        for key, value in cell.items():
+            _set(doc, _split_path(key), value)
+        before = len(errors.lines)
+        resolved = _resolve_cell(doc, cell, errors)
+        if len(errors.lines) > before or resolved is None:
+            continue
+        task, architecture, fitness, data, budget, strategies = resolved
+        for strategy in strategies:
+            for seed in experiment.seeds:
+                run_id = _run_id(cell, strategy["label"], seed)
+                runs.append(RunSpec(run_id, cell, strategy["label"], seed,
+                                    _entropy(experiment.seed, run_id), task, architecture, fitness, data,
+                                    budget, strategy))
+    # A grid makes one error per cell; say each once.
+    errors.lines[:] = list(dict.fromkeys(errors.lines))
+    return runs
+
+
+def _run_id(cell: dict[str, Any], label: str, seed: int) -> str:
+    return json.dumps({"cell": cell, "strategy": label, "seed": seed}, sort_keys=True, separators=(",", ":"))
+
+
+def _entropy(experiment_seed: int, run_id: str) -> tuple[int, ...]:
+    """SeedSequence entropy of a run: the experiment seed and a stable digest of its identity."""
+    digest = hashlib.sha256(run_id.encode("utf-8")).digest()
+    return (experiment_seed, *np.frombuffer(digest[:16], dtype="<u4").tolist())
+
+
+def _grid_source(cell: dict[str, Any], path: Path_) -> Path_ | None:
+    """Where a value in a cell came from, for error locations: the grid entry that set it."""
+    dotted = _dotted(path)
+    for key in cell:
+        if dotted == key or dotted.startswith(key + ".") or key.startswith(dotted + "."):
+            return ("grid", key)
+    return None
+
+
+def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], errors: _Errors):
+    def err(path: Path_, message: str, key: bool = False) -> None:
+        source = _grid_source(cell, path)
+        suffix = f" (in grid cell {json.dumps(cell, sort_keys=True)})" if source else ""
+        errors.add(path, message + suffix, key=key, at=source)
+
+    task_doc = _section(doc.get("task"), ("task",), "task", err)
+    budget_doc = _section(doc.get("budget"), ("budget",), "budget", err)
+    data_doc = _section(doc.get("data", {}), ("data",), "data", err)
+    fitness_doc = doc.get("fitness")
+    if isinstance(fitness_doc, str):
+        fitness_doc = {"name": fitness_doc}
+    if fitness_doc is not None:
+        fitness_doc = _section(fitness_doc, ("fitness",), "fitness", err)
+    if None in (task_doc, budget_doc, data_doc):
+        return None
+    try:
+        Budget(**budget_doc)  # checks the limits
+    except ValueError as error:
+        field_name = str(error).split()[0].removeprefix("budget.")
+        err(("budget", field_name) if field_name in budget_doc else ("budget",), str(error))
+        return None
+    data = {"train_size": data_doc.get("train_size", 100), "test_size": data_doc.get("test_size", 100)}
+    for key, value in data.items():
+        if not _is_int(value) or value < 1:
+            err(("data", key), f"must be a positive integer; got {value!r}")
+    task = _build(TASKS, task_doc, ("task",), err)
+    if fitness_doc:
+        _build(FITNESS, fitness_doc, ("fitness",), err)  # checks name and parameters
+    architecture = _architecture(doc.get("architecture"), task, err)
+    strategies = _strategies(doc.get("strategies"), architecture, err)
+    if task is None or architecture is None or strategies is None:
+        return None
+    arch_doc = doc.get("architecture")
+    return (task_doc | {"params": task_doc.get("params", {})}, arch_doc, fitness_doc, data,
+            {k: v for k, v in budget_doc.items() if v is not None}, strategies)
+
+
+def _section(value: Any, path: Path_, kind: str, err) -> dict[str, Any] | None:
+    if not isinstance(value, dict):
+        err(path, f"must be a mapping; got {type(value).__name__}")
+        return None
+    allowed = SECTIONS[kind]
+    bad = [k for k in value if k not in allowed]
+    for key in bad:
+        err(path + (str(key),), f"unknown key{_suggest(str(key), allowed)}; allowed: {', '.join(allowed)}", key=True)
+    if "params" in value and not isinstance(value["params"], dict):
+        err(path + ("params",), "must be a mapping of parameter names to values")
+        return None
+    return None if bad else value
+
+
+def _build(registry, spec: dict[str, Any], path: Path_, err, *args):
+    name = spec.get("name")
+    if not isinstance(name, str):
+        err(path + ("name",), f"is required: a registered {registry.kind} name")
+        return None
+    params = _to_python(spec.get("params", {}))
+    try:
+        cls = registry.get(name)
+    except ValueError as error:
+        err(path + ("name",), str(error))
+        return None
+    try:
+        check_params(cls, params, f"{registry.kind} {name!r}", skip=len(args))
+    except ValueError as error:
+        bad = next((k for k in params if k in str(error)), None)
+        err(path + ("params", bad) if bad else path + ("params",), str(error), key=bad is not None)
+        return None
+    try:
+        return cls(*args, **params)
+    except (ValueError, TypeError) as error:
+        bad = next((k for k in params if k in str(error)), None)
+        err(path + ("params", bad) if bad else path + ("params",), str(error))
+        return None
+
+
+def _to_python(params: dict[str, Any]) -> dict[str, Any]:
+    """YAML lists become tuples where parameters expect pairs such as ``lengths: [25, 50]``."""
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
+def _architecture(spec: Any, task, err) -> Architecture | None:
+    if task is None:
+        return None
+    if spec is None:
+        return task.default_architecture()
+    if not isinstance(spec, dict) or "preset" not in spec:
+        err(("architecture",), f"must be a mapping with a preset ({', '.join(PRESETS)}) and its parameters")
+        return None
+    preset = spec["preset"]
+    if preset not in PRESETS:
+        err(("architecture", "preset"), f"unknown preset {preset!r}{_suggest(str(preset), list(PRESETS))}; "
+                                        f"known: {', '.join(PRESETS)}")
+        return None
+    params = {k: v for k, v in spec.items() if k != "preset"}
+    allowed = tuple(inspect.signature(PRESETS[preset]).parameters)
+    for key in params:
+        if key not in allowed:
+            err(("architecture", key), f"preset {preset!r} has no parameter {key!r}{_suggest(key, allowed)}; "
+                                       f"its parameters are: {', '.join(allowed) or 'none'}", key=True)
+            return None
+    try:
+        arch = PRESETS[preset](**params)
+    except (ValueError, TypeError) as error:
+        err(("architecture",), str(error))
+        return None
+    if (arch.n_in, arch.n_out) != (task.n_in, task.n_out):
+        err(("architecture",), f"has n_in={arch.n_in}, n_out={arch.n_out} but task {task.name!r} needs "
+                               f"n_in={task.n_in}, n_out={task.n_out}")
+        return None
+    return arch
+
+
+def _strategies(value: Any, architecture: Architecture | None, err) -> list[dict[str, Any]] | None:
+    if not isinstance(value, list) or not value:
+        err(("strategies",), "must be a non-empty list of strategies, each {name: ..., params: {...}}")
+        return None
+    resolved, labels = [], set()
+    rng = np.random.default_rng(0)  # only to build the strategies and so check their parameters
+    for i, spec in enumerate(value):
+        path = ("strategies", i)
+        spec = _section(spec, path, "strategy", err)
+        if spec is None:
+            continue
+        label = spec.get("label", spec.get("name"))
+        if not isinstance(label, str) or not label:
+            err(path + ("label",), "must be a non-empty string")
+            continue
+        if label in labels:
+            err(path + ("label",), f"label {label!r} is used twice; give each strategy entry its own label")
+            continue
+        labels.add(label)
+        if architecture is not None and _build(STRATEGIES, spec, path, err, architecture, rng) is None:
+            continue
+        resolved.append({"name": spec["name"], "label": label, "params": spec.get("params", {})})
+    return resolved if len(resolved) == len(value) else None

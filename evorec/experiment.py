@@ -1,0 +1,213 @@
+"""Running an experiment: its runs in parallel (joblib), streamed to a crash-safe store.
+
+Each run's generators come from ``SeedSequence`` over the experiment seed and the run's
+identity (grid cell, strategy label, seed), so results do not depend on ``n_jobs``, the
+backend, or the order in which runs finish.  Finished runs are appended to
+``OUT/runs.jsonl`` as they arrive; a rerun skips them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import platform
+import shutil
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from joblib import Parallel, delayed, parallel_config
+from threadpoolctl import threadpool_limits
+
+from .config import PRESETS, ConfigError, Experiment, RunSpec
+from .problem import make_problem
+from .registry import STRATEGIES, make_fitness
+from .results import CONFIG_FILE, ResultsStore, latest
+from .strategy import Budget, search
+
+VERSIONED = ("evorec", "numpy", "scipy", "deap", "joblib")
+
+
+def _versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for package in VERSIONED:
+        try:
+            versions[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            versions[package] = "unknown"
+    return versions
+
+
+def _params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+
+
+def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
+    """Do one run and return its record; an exception becomes a failed record, never escapes."""
+    start = time.perf_counter()
+    record: dict[str, Any] = {"run_id": spec.run_id, "cell": spec.cell, "strategy": spec.label,
+                              "seed": spec.seed, "entropy": list(spec.entropy), "task": spec.task,
+                              "architecture": spec.architecture, "fitness": spec.fitness, "data": spec.data,
+                              "budget": spec.budget, "strategy_name": spec.strategy["name"],
+                              "strategy_params": spec.strategy["params"], "versions": _versions()}
+    limits = threadpool_limits(limits=1) if limit_blas else contextlib.nullcontext()
+    try:
+        with limits:
+            data_seq, search_seq = np.random.SeedSequence(list(spec.entropy)).spawn(2)
+            architecture = None
+            if spec.architecture is not None:
+                arch = dict(spec.architecture)
+                architecture = PRESETS[arch.pop("preset")](**arch)
+            fitness = None
+            if spec.fitness is not None:
+                fitness = make_fitness(spec.fitness["name"], **_params(spec.fitness.get("params", {})))
+            problem = make_problem(spec.task["name"], architecture, spec.data["train_size"], spec.data["test_size"],
+                                   fitness, seed=int(data_seq.generate_state(1)[0]),
+                                   task_params=_params(spec.task.get("params", {})))
+            strategy = STRATEGIES.create(spec.strategy["name"], problem.architecture,
+                                         np.random.default_rng(search_seq), **_params(spec.strategy["params"]))
+            result = search(strategy, problem, Budget(**spec.budget))
+        outcome = result.to_dict()
+        outcome.pop("strategy")
+        outcome.pop("seed")
+        network = {name: outcome.pop(f"best_{name}") for name in ("W_h", "W_y", "mask_h", "mask_y")}
+        record.update(outcome, status="ok", error=None, best_network=network)
+    except Exception as error:  # a run that raises is recorded, and the others go on
+        record.update(status="failed", error=f"{type(error).__name__}: {error}",
+                      traceback=traceback.format_exc(limit=20))
+    record["wall_seconds"] = time.perf_counter() - start
+    return record
+
+
+@dataclass
+class Outcome:
+    """What a call of :func:`run` did."""
+
+    folder: Path
+    total: int
+    skipped: int
+    finished: int
+    failed: int
+    problems: list[str]
+
+
+def resolved_document(experiment: Experiment) -> dict[str, Any]:
+    """The experiment file with every default filled in (what ``experiment.yaml`` holds)."""
+    doc = dict(experiment.document)
+    doc.update(seed=experiment.seed, seeds=experiment.seeds, parallel=experiment.parallel,
+               output=experiment.output)
+    doc.setdefault("data", {})
+    doc["data"] = {"train_size": doc["data"].get("train_size", 100), "test_size": doc["data"].get("test_size", 100)}
+    doc["strategies"] = [dict(s, label=s.get("label", s.get("name")), params=s.get("params", {}))
+                         for s in doc["strategies"]]
+    doc.setdefault("grid", {})
+    return doc
+
+
+def _identity(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in ("parallel", "output")}
+
+
+def prepare_folder(experiment: Experiment, folder: Path, fresh: bool) -> None:
+    """Create the output folder, or check that it holds this experiment's results.
+
+    Raises
+    ------
+    ConfigError
+        When the folder holds results of a different configuration (and not ``fresh``),
+        or cannot be written.
+    """
+    document = resolved_document(experiment)
+    saved = folder / CONFIG_FILE
+    if fresh and folder.exists() and any(folder.iterdir()):
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        aside = folder.with_name(f"{folder.name}.previous-{stamp}")
+        shutil.move(str(folder), str(aside))
+    elif saved.exists():
+        old = yaml.safe_load(saved.read_text())
+        if _identity(old) != _identity(document):
+            changed = sorted(k for k in set(_identity(old)) | set(_identity(document))
+                             if old.get(k) != document.get(k))
+            raise ConfigError([f"{experiment.path}:1:1: output: {folder} holds results of a different "
+                               f"configuration (changed: {', '.join(changed)}); use --fresh to move them "
+                               f"aside, or --out for another folder"])
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+        saved.write_text(yaml.safe_dump(document, sort_keys=False))
+    except OSError as error:
+        raise ConfigError([f"{experiment.path}:1:1: output: cannot write to {folder}: "
+                           f"{error.strerror or error}"]) from None
+
+
+@contextlib.contextmanager
+def _dask_backend(n_jobs: int, scheduler: str | None) -> Iterator[None]:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ConfigError(["parallel.backend: dask needs the distributed extra: "
+                           "pip install 'evorec[distributed]'"]) from None
+    if scheduler:
+        with Client(scheduler) as client, parallel_config(backend="dask"):
+            yield client
+        return
+    workers = n_jobs if n_jobs > 0 else None
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster, Client(cluster), parallel_config(backend="dask"):
+        yield
+
+
+def run(experiment: Experiment, out: str | None = None, n_jobs: int | None = None, backend: str | None = None,
+        scheduler: str | None = None, fresh: bool = False,
+        on_result: Callable[[dict[str, Any]], None] | None = None,
+        on_start: Callable[[int, int], None] | None = None) -> Outcome:
+    """Run every run of ``experiment`` that is not finished yet.
+
+    Parameters
+    ----------
+    experiment : Experiment
+    out, n_jobs, backend, scheduler
+        Override the file's ``output`` and ``parallel`` settings.
+    fresh : bool
+        Move existing results aside first (they are never deleted).
+    on_start : callable, optional
+        Called as ``on_start(pending, total)`` before the first run starts.
+    on_result : callable, optional
+        Called with each record as soon as it is saved.
+    """
+    folder = Path(out or experiment.output)
+    n_jobs = experiment.parallel["n_jobs"] if n_jobs is None else n_jobs
+    backend = backend or experiment.parallel["backend"]
+    scheduler = scheduler or experiment.parallel["scheduler"]
+    prepare_folder(experiment, folder, fresh)
+    store = ResultsStore(folder)
+    records, problems = store.read()
+    done = {run_id for run_id, record in latest(records).items() if record["status"] == "ok"}
+    pending = [spec for spec in experiment.runs if spec.run_id not in done]
+    if on_start:
+        on_start(len(pending), len(experiment.runs))
+    finished = failed = 0
+    if pending:
+        # BLAS threads: one per worker process; with threads, one for the whole process.
+        limit_in_worker = backend != "threading"
+        context = (_dask_backend(n_jobs, scheduler) if backend == "dask"
+                   else parallel_config(backend=backend, n_jobs=n_jobs))
+        outer = threadpool_limits(limits=1) if backend == "threading" else contextlib.nullcontext()
+        with context, outer:
+            jobs = Parallel(n_jobs=n_jobs if backend != "dask" else -1, return_as="generator_unordered")(
+                delayed(execute)(spec, limit_in_worker) for spec in pending)
+            for record in jobs:
+                store.append(record)
+                finished += record["status"] == "ok"
+                failed += record["status"] != "ok"
+                if on_result:
+                    on_result(record)
+    return Outcome(folder, len(experiment.runs), len(experiment.runs) - len(pending), finished, failed, problems)

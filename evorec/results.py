@@ -1,0 +1,150 @@
+"""The results store (JSON Lines, one object per finished run) and its aggregation.
+
+``runs.jsonl`` is only ever appended to, one line per run, flushed and fsynced as each run
+finishes, so a crash or a kill loses at most the line being written.  A truncated last line
+is reported and ignored; the next append starts on a fresh line, so it never merges with it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+RUNS_FILE = "runs.jsonl"
+CONFIG_FILE = "experiment.yaml"
+#: Fields that hold wall-clock times: they differ between identical runs.
+TIME_FIELDS = ("seconds", "wall_seconds")
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy: arrays as lists, numpy scalars as Python numbers, non-finite as None."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer, int)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    return value
+
+
+class ResultsStore:
+    """The ``runs.jsonl`` file of one output folder."""
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / RUNS_FILE
+
+    def read(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """All complete records, and a description of every line that could not be read."""
+        if not self.path.exists():
+            return [], []
+        records, problems = [], []
+        lines = self.path.read_bytes().split(b"\n")
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                if not isinstance(record, dict) or "run_id" not in record:
+                    raise ValueError("not a run record")
+                records.append(record)
+            except ValueError:
+                last = number == len(lines)  # no newline after it: the write was cut short
+                kind = "truncated last line" if last else "unreadable line"
+                problems.append(f"{self.path}:{number}: {kind} ignored (the run will be done again)")
+        return records, problems
+
+    def append(self, record: dict[str, Any]) -> None:
+        """Add one record durably: written, flushed and fsynced before returning."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(plain(record), sort_keys=True, allow_nan=False) + "\n"
+        with open(self.path, "ab+") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell():
+                handle.seek(-1, os.SEEK_END)
+                if handle.read(1) != b"\n":  # seal a line a killed process left unfinished
+                    text = "\n" + text
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def latest(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The last record of each run id (a failed run that was redone counts as redone)."""
+    return {record["run_id"]: record for record in records}
+
+
+# -------------------------------------------------------------------------- summaries
+SUMMARY_COLUMNS = (
+    "cell", "strategy", "runs", "failed", "solved", "success_rate",
+    "evaluations_mean", "evaluations_median", "evaluations_ci_low", "evaluations_ci_high",
+    "sequences_mean", "sequences_median", "sequences_ci_low", "sequences_ci_high",
+    "wall_seconds_mean", "test_error_mean",
+)
+
+
+def mean_interval(values: list[float], confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean (scipy), reproducible; NaN for fewer than 2 values."""
+    data = np.asarray(values, dtype=float)
+    if data.size < 2:
+        return math.nan, math.nan
+    if np.all(data == data[0]):
+        return float(data[0]), float(data[0])
+    result = stats.bootstrap((data,), np.mean, confidence_level=confidence, n_resamples=2000,
+                             method="percentile", rng=np.random.default_rng(seed))
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def summarize(records: list[dict[str, Any]], run_ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """One row per (grid cell, strategy): success rate and costs to solve.
+
+    Parameters
+    ----------
+    records : list of dict
+        Run records (the latest per run id is used).
+    run_ids : list of str, optional
+        Only these runs (the experiment's own), in this order for the rows.
+
+    Returns
+    -------
+    list of dict with the keys of ``SUMMARY_COLUMNS``.  Costs to solve are over the solved
+    runs only (mean, median, 95 % bootstrap interval of the mean); NaN when none solved.
+    """
+    by_id = latest(records)
+    order = run_ids if run_ids is not None else list(by_id)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for run_id in order:
+        if run_id in by_id:
+            record = by_id[run_id]
+            groups[(json.dumps(record["cell"], sort_keys=True), record["strategy"])].append(record)
+    rows = []
+    for (cell, strategy), group in groups.items():
+        ok = [r for r in group if r["status"] == "ok"]
+        solved = [r for r in ok if r["solved"]]
+        row: dict[str, Any] = {"cell": cell, "strategy": strategy, "runs": len(group),
+                               "failed": len(group) - len(ok), "solved": len(solved),
+                               "success_rate": len(solved) / len(ok) if ok else math.nan}
+        for cost in ("evaluations", "sequences"):
+            values = [float(r[cost]) for r in solved]
+            low, high = mean_interval(values)
+            row[f"{cost}_mean"] = float(np.mean(values)) if values else math.nan
+            row[f"{cost}_median"] = float(np.median(values)) if values else math.nan
+            row[f"{cost}_ci_low"], row[f"{cost}_ci_high"] = low, high
+        row["wall_seconds_mean"] = float(np.mean([r["wall_seconds"] for r in ok])) if ok else math.nan
+        errors = [r["test_error"] for r in solved if r.get("test_error") is not None]
+        row["test_error_mean"] = float(np.mean(errors)) if errors else math.nan
+        rows.append(row)
+    return rows
