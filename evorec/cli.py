@@ -68,7 +68,8 @@ def _run(args: argparse.Namespace) -> int:
         if not args.quiet and total > pending:
             print(f"{total - pending} of {total} runs already finished; running the other {pending}",
                   file=sys.stderr)
-        bar = tqdm(total=pending, desc=experiment.name, unit="run", file=sys.stderr, disable=args.quiet)
+        bar = tqdm(total=total, initial=total - pending, desc=experiment.name, unit="run", file=sys.stderr,
+                   disable=args.quiet)
 
     def on_result(record: dict) -> None:
         nonlocal solved
