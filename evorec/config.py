@@ -17,6 +17,7 @@ import inspect
 import itertools
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,13 @@ class Experiment:
     parallel: dict[str, Any]
     output: str
     runs: list[RunSpec] = field(default_factory=list)
+    locator: _Locator | None = field(default=None, repr=False)
+
+    def error(self, path: Path_, message: str) -> ConfigError:
+        """A ConfigError located at ``path`` of this experiment's file."""
+        errors = _Errors(self.path, self.locator or _Locator(None))
+        errors.add(path, message)
+        return ConfigError(errors.lines)
 
     def identity(self) -> dict[str, Any]:
         """What determines the results: the document without parallel settings or output."""
@@ -208,7 +216,7 @@ def _validate(doc: dict[str, Any], filename: str, errors: _Errors) -> Experiment
     if not isinstance(output, str) or not output:
         errors.add(("output",), "must be a folder path (a string)")
     errors.raise_if_any()
-    experiment = Experiment(name, filename, seed, seeds, doc, grid, parallel, output)
+    experiment = Experiment(name, filename, seed, seeds, doc, grid, parallel, output, locator=errors.locator)
     experiment.runs = _expand(experiment, errors)
     return experiment
 
@@ -274,6 +282,11 @@ def _check_grid(grid: Any, doc: dict[str, Any], errors: _Errors) -> dict[str, li
                        f"{_suggest(str(path[0]), TOP_LEVEL)}", key=True)
         elif not _parent_exists(doc, path):
             errors.add(("grid", dotted), f"path does not exist in this document: {dotted}", key=True)
+    keys = [str(k) for k in grid]
+    for key in keys:
+        for other in keys:
+            if other != key and key.startswith(other + "."):
+                errors.add(("grid", key), f"overlaps the grid path {other!r}: sweep one or the other", key=True)
     return {str(k): v for k, v in grid.items()}
 
 
@@ -289,7 +302,9 @@ def _parent_exists(doc: Any, path: Path_) -> bool:
             return True  # e.g. task.params.lengths when task has no params yet
         else:
             return False
-    return isinstance(node, (dict, list)) or len(path) == 1
+    if isinstance(node, list):
+        return isinstance(path[-1], int) and path[-1] < len(node)
+    return isinstance(node, dict)
 
 
 def _set(doc: dict[str, Any], path: Path_, value: Any) -> None:
@@ -306,13 +321,13 @@ def _set(doc: dict[str, Any], path: Path_, value: Any) -> None:
 def _expand(experiment: Experiment, errors: _Errors) -> list[RunSpec]:
     keys = list(experiment.grid)
     runs: list[RunSpec] = []
-    for values in itertools.product(*(experiment.grid[k] for k in keys)):
-        cell = dict(zip(keys, values, strict=True))
+    for indices in itertools.product(*(range(len(experiment.grid[k])) for k in keys)):
+        cell = {key: experiment.grid[key][i] for key, i in zip(keys, indices, strict=True)}
         doc = copy.deepcopy(experiment.document)
         for key, value in cell.items():
             _set(doc, _split_path(key), value)
         before = len(errors.lines)
-        resolved = _resolve_cell(doc, cell, errors)
+        resolved = _resolve_cell(doc, cell, dict(zip(keys, indices, strict=True)), errors)
         if len(errors.lines) > before or resolved is None:
             continue
         task, architecture, fitness, data, budget, strategies = resolved
@@ -337,18 +352,18 @@ def _entropy(experiment_seed: int, run_id: str) -> tuple[int, ...]:
     return (experiment_seed, *np.frombuffer(digest[:16], dtype="<u4").tolist())
 
 
-def _grid_source(cell: dict[str, Any], path: Path_) -> Path_ | None:
+def _grid_source(cell_index: dict[str, int], path: Path_) -> Path_ | None:
     """Where a value in a cell came from, for error locations: the grid entry that set it."""
-    dotted = _dotted(path)
-    for key in cell:
+    dotted = ".".join(str(part) for part in path)
+    for key, index in cell_index.items():
         if dotted == key or dotted.startswith(key + ".") or key.startswith(dotted + "."):
-            return ("grid", key)
+            return ("grid", key, index)
     return None
 
 
-def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], errors: _Errors):
+def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[str, int], errors: _Errors):
     def err(path: Path_, message: str, key: bool = False) -> None:
-        source = _grid_source(cell, path)
+        source = _grid_source(cell_index, path)
         suffix = f" (in grid cell {json.dumps(cell, sort_keys=True)})" if source else ""
         errors.add(path, message + suffix, key=key, at=source)
 
@@ -412,15 +427,21 @@ def _build(registry, spec: dict[str, Any], path: Path_, err, *args):
     try:
         check_params(cls, params, f"{registry.kind} {name!r}", skip=len(args))
     except ValueError as error:
-        bad = next((k for k in params if k in str(error)), None)
+        bad = _named_parameter(str(error), params)
         err(path + ("params", bad) if bad else path + ("params",), str(error), key=bad is not None)
         return None
     try:
         return cls(*args, **params)
     except (ValueError, TypeError) as error:
-        bad = next((k for k in params if k in str(error)), None)
+        bad = _named_parameter(str(error), params)
         err(path + ("params", bad) if bad else path + ("params",), str(error))
         return None
+
+
+def _named_parameter(message: str, params: dict[str, Any]) -> str | None:
+    """The parameter an error message is about: ``no parameter 'x'`` or ``x must ...``."""
+    match = re.search(r"no parameter '([^']+)'", message) or re.match(r"(\w+) must\b", message)
+    return match.group(1) if match and match.group(1) in params else None
 
 
 def _to_python(params: dict[str, Any]) -> dict[str, Any]:
@@ -437,7 +458,7 @@ def _architecture(spec: Any, task, err) -> Architecture | None:
         err(("architecture",), f"must be a mapping with a preset ({', '.join(PRESETS)}) and its parameters")
         return None
     preset = spec["preset"]
-    if preset not in PRESETS:
+    if not isinstance(preset, str) or preset not in PRESETS:
         err(("architecture", "preset"), f"unknown preset {preset!r}{_suggest(str(preset), list(PRESETS))}; "
                                         f"known: {', '.join(PRESETS)}")
         return None

@@ -114,7 +114,7 @@ def _identity(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in ("parallel", "output")}
 
 
-def prepare_folder(experiment: Experiment, folder: Path, fresh: bool) -> None:
+def prepare_folder(experiment: Experiment, folder: Path, fresh: bool, field: tuple[str, ...] = ("output",)) -> None:
     """Create the output folder, or check that it holds this experiment's results.
 
     Raises
@@ -134,9 +134,9 @@ def prepare_folder(experiment: Experiment, folder: Path, fresh: bool) -> None:
         if _identity(old) != _identity(document):
             changed = sorted(k for k in set(_identity(old)) | set(_identity(document))
                              if old.get(k) != document.get(k))
-            raise ConfigError([f"{experiment.path}:1:1: output: {folder} holds results of a different "
-                               f"configuration (changed: {', '.join(changed)}); use --fresh to move them "
-                               f"aside, or --out for another folder"])
+            raise _folder_error(experiment, field, f"{folder} holds results of a different configuration "
+                                f"(changed: {', '.join(changed)}); use --fresh to move them aside, or --out "
+                                f"for another folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"
@@ -144,8 +144,13 @@ def prepare_folder(experiment: Experiment, folder: Path, fresh: bool) -> None:
         probe.unlink()
         saved.write_text(yaml.safe_dump(document, sort_keys=False))
     except OSError as error:
-        raise ConfigError([f"{experiment.path}:1:1: output: cannot write to {folder}: "
-                           f"{error.strerror or error}"]) from None
+        raise _folder_error(experiment, field, f"cannot write to {folder}: {error.strerror or error}") from None
+
+
+def _folder_error(experiment: Experiment, field: tuple[str, ...], message: str) -> ConfigError:
+    if field == ("--out",):
+        return ConfigError([f"--out: {message}"])
+    return experiment.error(field, message)
 
 
 @contextlib.contextmanager
@@ -187,7 +192,7 @@ def run(experiment: Experiment, out: str | None = None, n_jobs: int | None = Non
     n_jobs = experiment.parallel["n_jobs"] if n_jobs is None else n_jobs
     backend = backend or experiment.parallel["backend"]
     scheduler = scheduler or experiment.parallel["scheduler"]
-    prepare_folder(experiment, folder, fresh)
+    prepare_folder(experiment, folder, fresh, ("--out",) if out else ("output",))
     store = ResultsStore(folder)
     records, problems = store.read()
     done = {run_id for run_id, record in latest(records).items() if record["status"] == "ok"}
