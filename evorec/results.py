@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 RUNS_FILE = "runs.jsonl"
 CONFIG_FILE = "experiment.yaml"
@@ -98,6 +97,8 @@ SUMMARY_COLUMNS = (
 
 def mean_interval(values: list[float], confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
     """Percentile bootstrap interval of the mean (scipy), reproducible; NaN for fewer than 2 values."""
+    from scipy import stats  # imported here: run workers never summarise, and it costs 0.4 s to import
+
     data = np.asarray(values, dtype=float)
     if data.size < 2:
         return math.nan, math.nan
