@@ -141,7 +141,6 @@ def test_sigkill_in_the_middle_loses_nothing_and_duplicates_nothing(tmp_path):
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
 def test_dask_local_cluster_gives_the_same_results_as_loky(tmp_path):
-    pytest.importorskip("distributed")
     experiment = load(_write(tmp_path, dict(EXPERIMENT, seeds=2)))
     run(experiment, out=str(tmp_path / "loky"), n_jobs=2, backend="loky")
     run(experiment, out=str(tmp_path / "dask"), n_jobs=2, backend="dask")
