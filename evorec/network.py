@@ -17,6 +17,7 @@ ordered row-major through ``W_h`` and then row-major through ``W_y``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,6 +119,11 @@ class Architecture:
     def n_links(self) -> int:
         """Number of present links, frozen ones included."""
         return int(self.mask_h.sum() + self.mask_y.sum())
+
+    @property
+    def output_range(self) -> tuple[float, float]:
+        """The range of the output activation (sigmoid (0, 1), tanh (-1, 1), linear unbounded)."""
+        return {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "linear": (-math.inf, math.inf)}[self.output]
 
     def source_slices(self) -> dict[str, slice]:
         """Positions of the bias, input, hidden and output units in the source vector."""

@@ -46,6 +46,12 @@ class Problem:
     memory_budget: int = DEFAULT_MEMORY_BUDGET
     n_jobs: int = 1
 
+    @property
+    def worst_loss(self) -> float:
+        """The worst loss possible on the training set (``inf`` when the fitness is unbounded)."""
+        targets, _, _ = self.train.scored_targets()
+        return self.fitness.worst_for(targets, *self.architecture.output_range)
+
     def population(self, candidates: np.ndarray | Population) -> Population:
         """A Population from flat free-parameter vectors (or a Population, unchanged)."""
         if isinstance(candidates, Population):

@@ -45,6 +45,13 @@ class Fitness:
         """
         raise NotImplementedError
 
+    def worst_for(self, targets: np.ndarray, low: float, high: float) -> float:
+        """The worst loss possible for these targets when outputs lie in ``[low, high]``.
+
+        The default is :attr:`worst`; losses that depend on the output range refine it.
+        """
+        return self.worst
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 

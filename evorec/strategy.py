@@ -20,8 +20,10 @@ class Strategy:
     """Base class of search strategies.
 
     A strategy proposes candidates with :meth:`ask` (flat free-parameter vectors of shape
-    ``(n, space.n_params)``, or a :class:`Population`) and learns from their losses with
-    :meth:`tell`.  The search loop owns the budget, stop rules and bookkeeping.
+    ``(n, space.n_params)``, or a :class:`Population` for strategies that change structure)
+    and learns from their losses with :meth:`tell`.  The search loop owns the budget, stop
+    rules and bookkeeping.  Subclasses that override :meth:`tell`, :attr:`state` or
+    :meth:`load_state` call the base version too.
 
     Parameters
     ----------
@@ -35,6 +37,9 @@ class Strategy:
     early_exit : bool
         Whether the loop may stop evaluating a candidate at its first wrong sequence (the
         strategy then only learns whether candidates solved, not their losses).
+    worst_loss : float
+        The largest loss possible on the problem (``inf`` when unbounded); set by
+        :func:`search` before the first :meth:`ask`.
     """
 
     early_exit: bool = False
@@ -44,6 +49,7 @@ class Strategy:
             raise ValueError(f"rng must be a numpy.random.Generator; got {type(rng).__name__}")
         self.space = space
         self.rng = rng
+        self.worst_loss = math.inf
         self.best_candidate: np.ndarray | Population | None = None
         self.best_loss = math.inf
 
@@ -51,12 +57,17 @@ class Strategy:
         raise NotImplementedError
 
     def tell(self, candidates: np.ndarray | Population, losses: np.ndarray) -> None:
-        """Learn from the losses of the candidates last asked for (default: keep the best)."""
-        losses = np.where(np.isnan(losses), np.inf, losses)
+        """Learn from the losses of the candidates last asked for (the base keeps the best)."""
+        losses = clean_losses(losses)
         i = int(np.argmin(losses))
         if self.best_candidate is None or losses[i] < self.best_loss:
             self.best_candidate, self.best_loss = candidates[i: i + 1].copy() \
                 if isinstance(candidates, np.ndarray) else candidates[i], float(losses[i])
+
+    @property
+    def done(self) -> bool:
+        """True when the strategy has nothing more to propose (its own stop rule)."""
+        return False
 
     @property
     def best(self) -> tuple[np.ndarray | Population | None, float]:
@@ -65,15 +76,52 @@ class Strategy:
 
     @property
     def state(self) -> dict[str, Any]:
-        """Plain data from which :meth:`load_state` restores the strategy."""
-        return {"rng": self.rng.bit_generator.state, "best_loss": self.best_loss,
-                "best_candidate": None if self.best_candidate is None else np.asarray(self.best_candidate).tolist()}
+        """Plain, JSON-ready data from which :meth:`load_state` restores the strategy exactly."""
+        return {"rng": self.rng.bit_generator.state, "best_loss": _finite_or_none(self.best_loss),
+                "best_candidate": encode_candidates(self.best_candidate), "worst_loss": _finite_or_none(
+                    self.worst_loss)}
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.rng.bit_generator.state = state["rng"]
-        self.best_loss = float(state["best_loss"])
-        best = state["best_candidate"]
-        self.best_candidate = None if best is None else np.asarray(best, dtype=float)
+        self.best_loss = _none_to_inf(state["best_loss"])
+        self.worst_loss = _none_to_inf(state["worst_loss"])
+        self.best_candidate = decode_candidates(state["best_candidate"], self.space)
+
+
+def clean_losses(losses: np.ndarray) -> np.ndarray:
+    """Losses with NaN replaced by +inf, so that they sort last."""
+    losses = np.asarray(losses, dtype=float)
+    return np.where(np.isnan(losses), np.inf, losses)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _none_to_inf(value: float | None) -> float:
+    return math.inf if value is None else float(value)
+
+
+def encode_candidates(candidates: np.ndarray | Population | None) -> dict[str, Any] | None:
+    """Plain data for flat parameter vectors or a Population (see :func:`decode_candidates`)."""
+    if candidates is None:
+        return None
+    if isinstance(candidates, Population):
+        return {name: getattr(candidates, name).tolist() for name in ("W_h", "W_y", "mask_h", "mask_y")}
+    return {"params": np.asarray(candidates).tolist()}
+
+
+def decode_candidates(data: dict[str, Any] | None, space: Architecture) -> np.ndarray | Population | None:
+    if data is None:
+        return None
+    if "params" in data:
+        return np.asarray(data["params"], dtype=float).reshape(-1, space.n_params)
+    P = len(data["W_h"])
+    hidden, outputs = (P, space.n_hidden, space.n_units), (P, space.n_out, space.n_units)
+    shapes = {"W_h": hidden, "mask_h": hidden, "W_y": outputs, "mask_y": outputs}
+    arrays = {name: np.asarray(data[name], dtype=float).reshape(shape) for name, shape in shapes.items()}
+    return Population(space, arrays["W_h"], arrays["W_y"], arrays["mask_h"].astype(bool),
+                      arrays["mask_y"].astype(bool))
 
 
 @dataclass(frozen=True)
@@ -125,6 +173,9 @@ class RunResult:
     draw order (not rounded up to the end of its batch).  ``train_error`` and ``test_error``
     are the fractions of wrong sequences of the best network (evaluating them is not charged
     to the budget).  ``history`` lists ``(evaluations, best_loss)`` each time the best loss fell.
+    ``info`` holds what a strategy reports of its own (GNARL: the best network's structure).
+    A search interrupted by ``stop_after`` has ``stopped`` set and a ``state`` (plain data) that
+    ``search(..., resume=state)`` continues from, to the same end as an uninterrupted search.
     """
 
     strategy: str
@@ -143,6 +194,8 @@ class RunResult:
     best_mask_y: np.ndarray
     history: list[tuple[int, float]] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
+    stopped: bool = False
+    state: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready data (arrays as nested lists)."""
@@ -154,8 +207,9 @@ Callback = Callable[[int, Evaluation, float], None]
 
 
 def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int = 0, *,
-           callbacks: Sequence[Callback] = (), **params: Any) -> RunResult:
-    """Run a strategy on a problem until it solves it or the budget is spent.
+           callbacks: Sequence[Callback] = (), stop_after: int | None = None,
+           resume: dict[str, Any] | None = None, **params: Any) -> RunResult:
+    """Run a strategy on a problem until it solves it, stops by its own rule, or the budget is spent.
 
     Parameters
     ----------
@@ -168,6 +222,12 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
         Seed of the strategy's generator (when it is given by name).
     callbacks : sequence of callables
         Each is called after every batch as ``callback(evaluations, evaluation, best_loss)``.
+    stop_after : int, optional
+        Stop after this many batches (ask/evaluate/tell rounds) in all, and return a result
+        with ``stopped`` set and the ``state`` to resume from.
+    resume : dict, optional
+        The ``state`` of a stopped result: continue that search (same strategy, parameters,
+        seed and problem) exactly where it stopped.
     **params
         Strategy parameters (only with a name).
 
@@ -185,39 +245,81 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
         raise ValueError("strategy parameters can only be given with a strategy name")
     else:
         name = type(strategy).__name__
-    start = time.perf_counter()
-    evaluations = sequences = steps = 0
+    strategy.worst_loss = problem.worst_loss
+    loop = _Loop()
+    if resume is not None:
+        strategy.load_state(resume["strategy"])
+        loop.load(resume["loop"], problem.architecture)
+    start = time.perf_counter() - loop.seconds
     solved, solver = False, None
-    history: list[tuple[int, float]] = []
-    best_loss = math.inf
-    while not budget.spent(evaluations, sequences, steps, time.perf_counter() - start):
+    while not (budget.spent(loop.evaluations, loop.sequences, loop.steps, time.perf_counter() - start)
+               or strategy.done):
+        if stop_after is not None and loop.batches >= stop_after:
+            loop.seconds = time.perf_counter() - start
+            return _result(name, seed, problem, loop, False, None, strategy,
+                           state={"strategy": strategy.state, "loop": loop.dump()})
         candidates = strategy.ask()
         if budget.evaluations is not None:
-            candidates = candidates[: budget.evaluations - evaluations]
+            candidates = candidates[: budget.evaluations - loop.evaluations]
         result = problem.evaluate(candidates, early_exit=strategy.early_exit)
+        counted = len(candidates)
         if result.solved.any():
-            first = int(np.argmax(result.solved))
-            solved, solver = True, problem.population(candidates)[first]
-            evaluations += first + 1
-            sequences += int(result.sequences[: first + 1].sum())
-            steps += int(result.steps[: first + 1].sum())
-        else:
-            evaluations += result.evaluations
-            sequences += int(result.sequences.sum())
-            steps += int(result.steps.sum())
+            counted = int(np.argmax(result.solved)) + 1
+            solved, solver = True, problem.population(candidates)[counted - 1]
+        loop.evaluations += counted
+        loop.sequences += int(result.sequences[:counted].sum())
+        loop.steps += int(result.steps[:counted].sum())
+        loop.batches += 1
+        losses = clean_losses(result.loss)
+        best = int(np.argmin(losses))
+        if loop.best is None or losses[best] < loop.best_loss:
+            loop.best, loop.best_loss = problem.population(candidates)[best], float(losses[best])
+            loop.history.append((loop.evaluations, loop.best_loss))
         strategy.tell(candidates, result.loss)
-        if strategy.best_loss < best_loss:
-            best_loss = strategy.best_loss
-            history.append((evaluations, best_loss))
         for callback in callbacks:
-            callback(evaluations, result, best_loss)
+            callback(loop.evaluations, result, loop.best_loss)
         if solved:
             break
-    seconds = time.perf_counter() - start
-    best = solver if solved else problem.population(strategy.best_candidate)
+    loop.seconds = time.perf_counter() - start
+    return _result(name, seed, problem, loop, solved, solver, strategy)
+
+
+@dataclass
+class _Loop:
+    """The search loop's own bookkeeping, saved with the strategy's state to resume a search."""
+
+    evaluations: int = 0
+    sequences: int = 0
+    steps: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    best_loss: float = math.inf
+    best: Population | None = None
+    history: list[tuple[int, float]] = field(default_factory=list)
+
+    def dump(self) -> dict[str, Any]:
+        return {"evaluations": self.evaluations, "sequences": self.sequences, "steps": self.steps,
+                "batches": self.batches, "seconds": self.seconds, "best_loss": _finite_or_none(self.best_loss),
+                "best": encode_candidates(self.best),
+                "history": [[e, _finite_or_none(v)] for e, v in self.history]}
+
+    def load(self, data: dict[str, Any], space: Architecture) -> None:
+        self.evaluations, self.sequences, self.steps = data["evaluations"], data["sequences"], data["steps"]
+        self.batches, self.seconds = data["batches"], data["seconds"]
+        self.best_loss = _none_to_inf(data["best_loss"])
+        self.best = decode_candidates(data["best"], space)
+        self.history = [(e, _none_to_inf(v)) for e, v in data["history"]]
+
+
+def _result(name: str, seed: int, problem: Problem, loop: _Loop, solved: bool, solver: Population | None,
+            strategy: Strategy, state: dict[str, Any] | None = None) -> RunResult:
+    best = solver if solved else loop.best
+    if best is None:  # stopped before the first batch
+        best = problem.population(np.zeros((1, problem.architecture.n_params)))
     on_train = problem.evaluate(best, "train")
     on_test = problem.evaluate(best, "test")
-    return RunResult(name, int(seed), solved, evaluations, sequences, steps, seconds,
+    info = strategy.describe(best) if hasattr(strategy, "describe") else {}
+    return RunResult(name, int(seed), solved, loop.evaluations, loop.sequences, loop.steps, loop.seconds,
                      float(on_train.loss[0]), float(on_train.fraction_wrong[0]),
                      float(on_test.fraction_wrong[0]), best.W_h[0], best.W_y[0], best.mask_h[0],
-                     best.mask_y[0], history)
+                     best.mask_y[0], list(loop.history), info, stopped=state is not None, state=state)

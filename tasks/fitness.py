@@ -46,6 +46,11 @@ class MeanSquaredError(Fitness):
     def __call__(self, outputs, targets, sequence, n_sequences):
         return np.mean((outputs - targets) ** 2, axis=(1, 2))
 
+    def worst_for(self, targets, low, high):
+        with np.errstate(over="ignore", invalid="ignore"):
+            worst = np.maximum((low - targets) ** 2, (high - targets) ** 2)
+        return float(np.mean(worst))
+
 
 class MaxAbsError(Fitness):
     """Largest absolute error over every scored entry."""
@@ -54,6 +59,9 @@ class MaxAbsError(Fitness):
 
     def __call__(self, outputs, targets, sequence, n_sequences):
         return np.max(np.abs(outputs - targets), axis=(1, 2))
+
+    def worst_for(self, targets, low, high):
+        return float(np.max(np.maximum(np.abs(low - targets), np.abs(high - targets))))
 
 
 class FractionWrong(Fitness):
