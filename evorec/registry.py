@@ -22,12 +22,15 @@ class Registry:
         self.kind = kind
         self.group = group
         self._classes: dict[str, type] = {}
+        self._points: dict[str, Any] = {}  # entry points, loaded when first asked for
         self._loaded = False
 
     def register(self, name: str, cls: type | None = None):
         """Register ``cls`` under ``name``; usable as a decorator when ``cls`` is omitted."""
         def add(cls: type) -> type:
             self._load_entry_points()
+            if name in self._points and name not in self._classes:
+                self._resolve(name)
             if name in self._classes and self._classes[name] is not cls:
                 raise ValueError(f"{self.kind} name {name!r} is already registered "
                                  f"(by {self._classes[name].__module__}.{self._classes[name].__qualname__})")
@@ -37,7 +40,7 @@ class Registry:
 
     def names(self) -> list[str]:
         self._load_entry_points()
-        return sorted(self._classes)
+        return sorted(set(self._classes) | set(self._points))
 
     def get(self, name: str) -> type:
         """The class registered as ``name``, or imported from ``"module:Class"``."""
@@ -46,12 +49,19 @@ class Registry:
         if ":" in name:
             return _import_path(name, self.kind)
         self._load_entry_points()
-        if name not in self._classes:
-            close = difflib.get_close_matches(name, self._classes, n=1)
+        if name not in self._classes and name not in self._points:
+            close = difflib.get_close_matches(name, self.names(), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            known = ", ".join(sorted(self._classes)) or "none"
-            raise ValueError(f"unknown {self.kind} {name!r}{hint}; known: {known}")
+            raise ValueError(f"unknown {self.kind} {name!r}{hint}; known: {', '.join(self.names()) or 'none'}")
+        if name not in self._classes:
+            self._resolve(name)
         return self._classes[name]
+
+    def _resolve(self, name: str) -> None:
+        try:
+            self._classes[name] = self._points[name].load()
+        except (ImportError, AttributeError) as error:
+            raise ValueError(f"{self.kind} {name!r} is registered but cannot be loaded: {error}") from None
 
     def create(self, name: str, *args: Any, **params: Any) -> Any:
         """Instantiate ``name`` with ``params``, refusing parameters the class does not take."""
@@ -61,14 +71,14 @@ class Registry:
 
     def describe(self) -> list[tuple[str, str]]:
         """(name, first line of the class docstring) for every registered class."""
-        return [(name, (inspect.getdoc(self._classes[name]) or "").split("\n")[0]) for name in self.names()]
+        return [(name, (inspect.getdoc(self.get(name)) or "").split("\n")[0]) for name in self.names()]
 
     def _load_entry_points(self) -> None:
         if self._loaded:
             return
         self._loaded = True
         for point in entry_points(group=self.group):
-            self._classes.setdefault(point.name, point.load())
+            self._points.setdefault(point.name, point)
 
 
 def _import_path(path: str, kind: str) -> type:
