@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from evaluator import system_busy_seconds as machine_busy_seconds  # same folder: run as a script
 from joblib.externals.loky import get_reusable_executor
 
 from evorec.config import load
@@ -60,22 +61,6 @@ DISTURBED = 0.05
 
 
 # ------------------------------------------------------------------------- CPU accounting
-def machine_busy_seconds() -> float:
-    """CPU seconds all processes of the machine have been busy since boot (``/proc/stat``).
-
-    Returns
-    -------
-    float
-        NaN where ``/proc/stat`` cannot be read.
-    """
-    try:
-        with open("/proc/stat") as stat:
-            fields = stat.readline().split()
-    except OSError:
-        return float("nan")
-    # user nice system idle iowait irq softirq steal: busy = all but idle and iowait
-    ticks = [int(v) for v in fields[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def process_tree_cpu() -> dict[int, float]:
