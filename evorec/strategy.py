@@ -57,7 +57,11 @@ class Strategy:
         raise NotImplementedError
 
     def tell(self, candidates: np.ndarray | Population, losses: np.ndarray) -> None:
-        """Learn from the losses of the candidates last asked for (the base keeps the best)."""
+        """Learn from the losses of the candidates last asked for (the base keeps the best).
+
+        ``candidates`` may be the first rows only of what :meth:`ask` returned: the search loop
+        cuts the last batch at the evaluation budget.  Losses may be NaN or infinite.
+        """
         losses = clean_losses(losses)
         i = int(np.argmin(losses))
         if self.best_candidate is None or losses[i] < self.best_loss:
@@ -249,7 +253,7 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
     loop = _Loop()
     if resume is not None:
         strategy.load_state(resume["strategy"])
-        loop.load(resume["loop"], problem.architecture)
+        loop.load(resume["loop"], strategy.space)  # GNARL pads networks beyond the problem's size
     start = time.perf_counter() - loop.seconds
     solved, solver = False, None
     while not (budget.spent(loop.evaluations, loop.sequences, loop.steps, time.perf_counter() - start)

@@ -1,4 +1,8 @@
 """Search strategies, one module each, registered with evorec by name (entry points)."""
+from .annealing import SimulatedAnnealing
+from .cmaes import CMAES
+from .gnarl import GNARL
 from .guessing import RandomGuessing
+from .multigrid import MultiGridSearch
 
-__all__ = ["RandomGuessing"]
+__all__ = ["CMAES", "GNARL", "MultiGridSearch", "RandomGuessing", "SimulatedAnnealing"]

@@ -18,7 +18,6 @@ SETTINGS = {
     "gnarl": {"population": 20, "max_hidden": 3},
     "cmaes": {"population_size": 12},
 }
-IMPLEMENTED = {"guessing"}  # the others join as they land
 PROBLEM = {"task": "parity", "task_params": {"lengths": (6, 10)}, "train_size": 20, "test_size": 20, "seed": 4}
 BUDGET = {"evaluations": 600}
 RESUME_SCRIPT = """
@@ -37,7 +36,7 @@ def _comparable(data: dict) -> dict:
     return {k: v for k, v in data.items() if k not in ("seconds", "stopped", "state")}
 
 
-@pytest.mark.parametrize("name", [n for n in STRATEGIES.names() if n in IMPLEMENTED])
+@pytest.mark.parametrize("name", STRATEGIES.names())
 def test_stop_and_resume_in_a_fresh_process_ends_as_an_uninterrupted_search(name, tmp_path):
     params = SETTINGS.get(name, {})
     problem = make_problem(**PROBLEM)
@@ -55,7 +54,7 @@ def test_stop_and_resume_in_a_fresh_process_ends_as_an_uninterrupted_search(name
     assert _comparable(resumed) == _comparable(json.loads(json.dumps(whole.to_dict())))
 
 
-@pytest.mark.parametrize("name", [n for n in STRATEGIES.names() if n in IMPLEMENTED])
+@pytest.mark.parametrize("name", STRATEGIES.names())
 def test_nan_and_infinite_losses_are_handled(name):
     problem = make_problem(**PROBLEM)
     strategy = STRATEGIES.create(name, problem.architecture, np.random.default_rng(0), **SETTINGS.get(name, {}))
