@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .batch import SequenceBatch
+from .checks import integer, nonnegative_number
 from .network import Architecture
 from .scoring import Criterion
 
@@ -52,15 +53,13 @@ def check_lengths(lengths: int | tuple[int, int] | list[int], minimum: int = 1) 
 
 
 def check_positive_count(n: int, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"{name} must be a positive integer; got {n!r}")
-    return int(n)
+    """A count of at least 1 (a ValueError naming ``name`` otherwise)."""
+    return integer(n, name, 1)
 
 
 def check_nonnegative(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0; got {value!r}")
-    return float(value)
+    """A finite number >= 0 (a ValueError naming ``name`` otherwise)."""
+    return nonnegative_number(value, name)
 
 
 def balanced_labels(n: int, n_classes: int, rng: np.random.Generator) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from evorec.checks import integer, nonnegative_number, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy, clean_losses
 
@@ -169,19 +170,19 @@ class SimulatedAnnealing(Strategy):
         n = space.n_params
         if n < 1:
             raise ValueError("simulated annealing needs an architecture with at least one free parameter")
-        self.T0 = _positive(T0, "T0")
-        self.step0 = _positive(step0, "step0")
-        self.N_s = _count(N_s, "N_s")
-        self.N_T = max(100, 5 * n) if N_T is None else _count(N_T, "N_T")
-        self.r_T = _positive(r_T, "r_T")
+        self.T0 = positive_number(T0, "T0")
+        self.step0 = positive_number(step0, "step0")
+        self.N_s = integer(N_s, "N_s")
+        self.N_T = max(100, 5 * n) if N_T is None else integer(N_T, "N_T")
+        self.r_T = positive_number(r_T, "r_T")
         if not self.r_T < 1:
             raise ValueError(f"r_T must be in (0, 1); got {r_T!r}")
-        self.c = _positive(c, "c")
-        self.eps = _nonnegative(eps, "eps")
-        self.N_eps = _count(N_eps, "N_eps")
-        self.chains = _count(chains, "chains")
-        self.bound = _positive(bound, "bound")
-        self.init_range = _positive(init_range, "init_range")
+        self.c = positive_number(c, "c")
+        self.eps = nonnegative_number(eps, "eps")
+        self.N_eps = integer(N_eps, "N_eps")
+        self.chains = integer(chains, "chains")
+        self.bound = positive_number(bound, "bound")
+        self.init_range = positive_number(init_range, "init_range")
         if self.init_range > self.bound:
             raise ValueError(f"init_range must not exceed bound={self.bound}; got {init_range!r}")
         self._reset(n)
@@ -357,26 +358,9 @@ def _decode(data: list, dtype: type) -> np.ndarray:
     return np.asarray(data, dtype=object).astype(float)
 
 
-def _number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    return float(value)
 
 
-def _positive(value: Any, name: str) -> float:
-    if not _number(value, name) > 0:
-        raise ValueError(f"{name} must be a positive number; got {value!r}")
-    return float(value)
 
 
-def _nonnegative(value: Any, name: str) -> float:
-    if not _number(value, name) >= 0:
-        raise ValueError(f"{name} must be a non-negative number; got {value!r}")
-    return float(value)
 
 
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from deap import base, cma
 
+from evorec.checks import optional_integer, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy, clean_losses
 
@@ -91,19 +92,8 @@ def _load_cma(data: dict[str, Any], rng: np.random.Generator) -> _SeededStrategy
     return strategy
 
 
-def _positive_number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or not value > 0:
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
-    return float(value)
 
 
-def _optional_count(value: Any, name: str, minimum: int) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum} or None; got {value!r}")
-    return int(value)
 
 
 def _restart_limit(restarts: Any) -> float:
@@ -174,16 +164,16 @@ class CMAES(Strategy):
                  population_size: int | None = None, init_range: float = 30.0,
                  restarts: bool | int = True, patience: int | None = None, tol_sigma: float = 1e-12) -> None:
         super().__init__(space, rng)
-        self.sigma0 = _positive_number(sigma0, "sigma0")
+        self.sigma0 = positive_number(sigma0, "sigma0")
         n = space.n_params
         if n < 1:
             raise ValueError("CMA-ES needs at least one free parameter")
-        self.population_size = _optional_count(population_size, "population_size", 2) \
+        self.population_size = optional_integer(population_size, "population_size", 2) \
             or max(2, int(4 + 3 * math.log(n)))
-        self.init_range = _positive_number(init_range, "init_range")
+        self.init_range = positive_number(init_range, "init_range")
         self.max_restarts = _restart_limit(restarts)
-        self.patience = _optional_count(patience, "patience", 1)
-        self.tol_sigma = _positive_number(tol_sigma, "tol_sigma")
+        self.patience = optional_integer(patience, "patience", 1)
+        self.tol_sigma = positive_number(tol_sigma, "tol_sigma")
         self._cma: _SeededStrategy | None = None  # made at the first ask, so __init__ draws nothing
         self.restarts = 0
         self._run_best = math.inf

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
+from evorec.checks import integer, positive_number
 from evorec.network import Architecture, Population
 from evorec.strategy import Strategy, clean_losses
 
@@ -168,10 +169,10 @@ class GNARL(Strategy):
                  weight_range: float = 1.0) -> None:
         if not isinstance(space, Architecture):
             raise ValueError(f"space must be an Architecture; got {type(space).__name__}")
-        population = _check_int(population, "population", 2)
+        population = integer(population, "population", 2)
         if population % 2:
             raise ValueError(f"population must be even (half are parents, half children); got {population}")
-        max_hidden = _check_int(max_hidden, "max_hidden", 0)
+        max_hidden = integer(max_hidden, "max_hidden", 0)
         network_space = _padded_architecture(space, max_hidden)
         super().__init__(network_space, rng)
         self.network_space = network_space
@@ -183,9 +184,9 @@ class GNARL(Strategy):
         self._unfrozen = ~self._frozen
         n_frozen = int(self._frozen.sum())
         all_links = n_rows * network_space.n_units
-        self.max_links = all_links if max_links is None else _check_int(max_links, "max_links", n_frozen + 1)
-        self.alpha = _check_positive(alpha, "alpha")
-        self.weight_range = _check_positive(weight_range, "weight_range")
+        self.max_links = all_links if max_links is None else integer(max_links, "max_links", n_frozen + 1)
+        self.alpha = positive_number(alpha, "alpha")
+        self.weight_range = positive_number(weight_range, "weight_range")
         self.add_nodes = _check_range(add_nodes, "add_nodes")
         self.delete_nodes = _check_range(delete_nodes, "delete_nodes")
         self.add_links = _check_range(add_links, "add_links")
@@ -404,17 +405,8 @@ def _padded_architecture(space: Architecture, max_hidden: int) -> Architecture:
                         hidden=space.hidden, output=space.output)
 
 
-def _check_int(value: Any, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
 
 
-def _check_positive(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not value > 0 \
-            or not math.isfinite(value):
-        raise ValueError(f"{name} must be a positive number; got {value!r}")
-    return float(value)
 
 
 def _check_range(value: Any, name: str) -> tuple[int, int]:

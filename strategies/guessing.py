@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evorec.checks import boolean, integer, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy
 
@@ -30,15 +31,9 @@ class RandomGuessing(Strategy):
     def __init__(self, space: Architecture, rng: np.random.Generator, r: float = 100.0,
                  batch_size: int = 1000, early_exit: bool = False) -> None:
         super().__init__(space, rng)
-        if isinstance(r, bool) or not isinstance(r, (int, float)) or not r > 0:
-            raise ValueError(f"r must be a positive number; got {r!r}")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer; got {batch_size!r}")
-        if not isinstance(early_exit, bool):
-            raise ValueError(f"early_exit must be true or false; got {early_exit!r}")
-        self.r = float(r)
-        self.batch_size = int(batch_size)
-        self.early_exit = early_exit
+        self.r = positive_number(r, "r")
+        self.batch_size = integer(batch_size, "batch_size")
+        self.early_exit = boolean(early_exit, "early_exit")
 
     def ask(self) -> np.ndarray:
         # Draw row by row in one call: the stream of networks does not depend on batch_size.

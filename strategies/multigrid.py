@@ -7,21 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from evorec.checks import integer, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy, clean_losses
-
-
-def _positive_number(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or not value > 0:
-        raise ValueError(f"{name} must be a positive finite number; got {value!r}")
-    return float(value)
-
-
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer; got {value!r}")
-    return int(value)
 
 
 class MultiGridSearch(Strategy):
@@ -87,19 +75,19 @@ class MultiGridSearch(Strategy):
                  K: int = 64, s_min: float = 1e-3, batch_size: int = 32, restart: bool = True,
                  init_range: float = 30.0, min_gain: float = 1e-3) -> None:
         super().__init__(space, rng)
-        self.s0 = _positive_number(s0, "s0")
-        self.rho = _positive_number(rho, "rho")
+        self.s0 = positive_number(s0, "s0")
+        self.rho = positive_number(rho, "rho")
         if not self.rho > 1:
             raise ValueError(f"rho must be greater than 1 (the box shrinks by it); got {rho!r}")
-        self.K = _positive_int(K, "K")
-        self.s_min = _positive_number(s_min, "s_min")
+        self.K = integer(K, "K")
+        self.s_min = positive_number(s_min, "s_min")
         if not self.s_min < self.s0:
             raise ValueError(f"s_min must be smaller than s0={self.s0}; got {s_min!r}")
-        self.batch_size = _positive_int(batch_size, "batch_size")
+        self.batch_size = integer(batch_size, "batch_size")
         if not isinstance(restart, bool):
             raise ValueError(f"restart must be true or false; got {restart!r}")
         self.restart = restart
-        self.init_range = _positive_number(init_range, "init_range")
+        self.init_range = positive_number(init_range, "init_range")
         if isinstance(min_gain, bool) or not isinstance(min_gain, (int, float, np.integer, np.floating)) \
                 or not 0 <= min_gain < math.inf:
             raise ValueError(f"min_gain must be a non-negative finite number; got {min_gain!r}")

@@ -92,7 +92,7 @@ def test_unknown_strategy_lists_the_known_ones(parity):
 
 @pytest.mark.parametrize("params, message", [
     ({"radius": 3}, "no parameter 'radius'"),
-    ({"r": -1}, "r must be a positive number"),
+    ({"r": -1}, "r must be a positive finite number"),
     ({"batch_size": 0}, "batch_size"),
 ])
 def test_bad_strategy_parameters_are_named(parity, params, message):
