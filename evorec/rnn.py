@@ -1,0 +1,566 @@
+"""Gradient training of evorec networks: losses, back-propagation through time, optimisers.
+
+The network is exactly the one of DESIGN.md ("Network semantics") and
+:class:`evorec.network.Architecture`: with ``D = 1 + n_in + n_hidden + n_out`` source units,
+all activations 0 at the start of each sequence and, at every step ``t``::
+
+    a_t = W_h @ u_t,   u_t = [1, x_t, h_{t-1}, y_{t-1}],   h_t = f_h(a_t)
+    z_t = W_y @ v_t,   v_t = [1, x_t, h_t,     y_{t-1}],   y_t = f_y(z_t)
+
+Absent links are 0 and frozen links carry their frozen values (both come from
+:meth:`Architecture.unpack`); the gradient is taken with respect to the free parameters only,
+in :meth:`Architecture.pack` order (:func:`loss_and_grad`, full or truncated BPTT).
+
+Also here: an LSTM97-style network with optional forget gate (:class:`LSTM`), the optimisers
+:class:`SGD` (with momentum) and :class:`Adam`, and :func:`clip_norm`.  Everything is pure
+numpy and vectorised over the sequences of a :class:`~evorec.batch.SequenceBatch`; the only
+randomness is :meth:`LSTM.init`, which takes a ``numpy.random.Generator``.  Online training
+(one sequence at a time, as LSTM97) is a batch of one: ``batch[np.array([b])]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from evorec.batch import SequenceBatch
+from evorec.network import Architecture
+
+LOSSES = ("mse", "cross_entropy")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # The tanh form never overflows, unlike 1 / (1 + exp(-z)) for large negative z.
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _softplus(z: np.ndarray) -> np.ndarray:
+    # log(1 + exp(z)) without overflow.
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def _activate(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "sigmoid":
+        return _sigmoid(z)
+    return z.copy()
+
+
+def _derivative(name: str, f: np.ndarray) -> np.ndarray:
+    """Derivative of the activation, written in terms of its value ``f``."""
+    if name == "tanh":
+        return 1.0 - f * f
+    if name == "sigmoid":
+        return f * (1.0 - f)
+    return np.ones_like(f)
+
+
+def _check_loss(loss: str, output: str) -> None:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    if loss == "cross_entropy" and output != "sigmoid":
+        raise ValueError(f"cross_entropy needs sigmoid outputs; the output activation is {output!r}")
+
+
+def _forward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, batch: SequenceBatch) -> dict[str, np.ndarray]:
+    """Run the batch forward, keeping what back-propagation needs.
+
+    States at padded steps (``t >= lengths[b]``) are set to 0 and padded inputs are read as 0,
+    so padding (which may hold anything, even NaN) can never leak into the loss or gradient.
+    """
+    B, T = batch.n_sequences, batch.n_steps
+    H, n_out = arch.n_hidden, arch.n_out
+    alive = np.arange(T)[None, :] < batch.lengths[:, None]  # (B, T)
+    x = np.where(alive[:, :, None], batch.inputs, 0.0)
+    h_all = np.zeros((B, T, H))
+    y_all = np.zeros((B, T, n_out))
+    z_all = np.zeros((B, T, n_out))
+    h, y = np.zeros((B, H)), np.zeros((B, n_out))
+    ones = np.ones((B, 1))
+    for t in range(T):
+        live = alive[:, t, None]
+        u = np.concatenate([ones, x[:, t], h, y], axis=1)
+        h = np.where(live, _activate(arch.hidden, u @ W_h.T), 0.0)
+        v = np.concatenate([ones, x[:, t], h, y], axis=1)
+        z = np.where(live, v @ W_y.T, 0.0)
+        y = np.where(live, _activate(arch.output, z), 0.0)
+        h_all[:, t], y_all[:, t], z_all[:, t] = h, y, z
+    return {"x": x, "h": h_all, "y": y_all, "z": z_all, "alive": alive}
+
+
+def _loss_and_output_error(output: str, batch: SequenceBatch, y: np.ndarray, z: np.ndarray,
+                           loss: str) -> tuple[float, np.ndarray]:
+    """The loss and its derivative with respect to the output net inputs ``z`` (B, T, n_out).
+
+    ``output`` names the output activation ``y = f(z)``; padded and unscored entries get 0.
+    """
+    mask = batch.target_mask[:, :, None]
+    n_entries = int(batch.target_mask.sum()) * batch.n_out
+    targets = np.where(mask, batch.targets, 0.0)
+    if loss == "mse":
+        diff = np.where(mask, y - targets, 0.0)
+        value = float(np.sum(diff * diff) / n_entries)
+        error_z = 2.0 * diff / n_entries * _derivative(output, y)
+    else:  # cross_entropy, sigmoid outputs: computed from z so that saturated units stay finite
+        terms = targets * _softplus(-z) + (1.0 - targets) * _softplus(z)
+        value = float(np.sum(np.where(mask, terms, 0.0)) / n_entries)
+        error_z = np.where(mask, y - targets, 0.0) / n_entries
+    return value, error_z
+
+
+def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: SequenceBatch, loss: str = "mse",
+                  truncate: int | None = None) -> tuple[float, np.ndarray]:
+    """Loss of an evorec network on a batch and its gradient with respect to the free parameters.
+
+    Parameters
+    ----------
+    architecture : Architecture
+        Sizes, structure mask, frozen weights and activations of the network.
+    theta : array_like, shape (n_params,)
+        Free parameters, in :meth:`Architecture.pack` order.
+    batch : SequenceBatch
+        Sequences of possibly different lengths; padding is ignored.
+    loss : {"mse", "cross_entropy"}
+        ``"mse"``: the plain mean of squared errors over every scored (sequence, step, output)
+        entry, exactly the ``mse`` fitness (:class:`tasks.fitness.MeanSquaredError`).
+        ``"cross_entropy"``: binary cross-entropy
+        ``-[d log y + (1 - d) log(1 - y)]`` averaged over the same entries; only for sigmoid
+        outputs, targets ``d`` in ``[0, 1]`` (it is computed from the net input, so it stays
+        finite when outputs saturate).
+    truncate : int, optional
+        ``None`` (default): full back-propagation through time.  An integer ``k >= 1``:
+        truncated BPTT in which the error of each scored step ``s`` flows back through at most
+        ``k`` steps, ``s, s-1, ..., s-k+1``.  Precisely, write the loss as ``sum_s L_s``, with
+        ``L_s`` the errors of scored step ``s`` (divided by the number of scored entries); the
+        result is the gradient with respect to ``theta`` of that sum where, in each ``L_s``,
+        the recurrent state ``(h_{s-k}, y_{s-k})`` that enters step ``s-k+1`` is treated as a
+        constant (its value in the forward pass); for ``s - k < 0`` that state is the initial
+        zero state, so ``truncate >= T`` gives the full gradient exactly.  ``truncate=1`` keeps
+        only the within-step paths (input and hidden to output).  The loss value returned is
+        always the true loss.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray, shape (n_params,)
+    """
+    _check_loss(loss, architecture.output)
+    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
+                                 or truncate < 1):
+        raise ValueError(f"truncate must be None or an integer >= 1; got {truncate!r}")
+    if batch.n_in != architecture.n_in or batch.n_out != architecture.n_out:
+        raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the architecture "
+                         f"{architecture.n_in} and {architecture.n_out}")
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (architecture.n_params,):
+        raise ValueError(f"theta must have shape ({architecture.n_params},); got {theta.shape}")
+
+    W_h, W_y = architecture.unpack(theta)
+    fwd = _forward(architecture, W_h, W_y, batch)
+    value, error_z = _loss_and_output_error(architecture.output, batch, fwd["y"], fwd["z"], loss)
+    dW_h, dW_y = _backward(architecture, W_h, W_y, fwd, error_z, truncate)
+    return value, architecture.pack(dW_h, dW_y)
+
+
+def _backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[str, np.ndarray],
+              error_z: np.ndarray, truncate: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Back-propagation through time, full or truncated.
+
+    For truncation the error is kept in a window of ``K = truncate`` separate parts, part ``j``
+    at step ``t`` holding the error that started at scored step ``t + j``; each part is dropped
+    once it has passed through ``K`` steps.  This keeps the cost at ``O(T K)`` vectorised
+    steps instead of one backward sweep per scored step.  Full BPTT is the same with a single
+    part that is never dropped.
+    """
+    x, h_all, y_all, alive = fwd["x"], fwd["h"], fwd["y"], fwd["alive"]
+    B, T, _ = x.shape
+    H, n_out = arch.n_hidden, arch.n_out
+    src = arch.source_slices()
+    K = 1 if truncate is None else min(int(truncate), T)
+    window = truncate is not None
+    carry_h = np.zeros((B, K, H))  # dL/dh_t arriving from step t+1, per part
+    carry_y = np.zeros((B, K, n_out))  # dL/dy_t arriving from step t+1, per part
+    dW_h, dW_y = np.zeros_like(W_h), np.zeros_like(W_y)
+    ones = np.ones((B, 1))
+    zero_h, zero_y = np.zeros((B, H)), np.zeros((B, n_out))
+    for t in range(T - 1, -1, -1):
+        h_prev = h_all[:, t - 1] if t > 0 else zero_h
+        y_prev = y_all[:, t - 1] if t > 0 else zero_y
+        u = np.concatenate([ones, x[:, t], h_prev, y_prev], axis=1)  # (B, D)
+        v = np.concatenate([ones, x[:, t], h_all[:, t], y_prev], axis=1)
+        live = alive[:, t, None, None]
+        # Output units: the carried error goes through f_y', the new error is already dL/dz.
+        dz = carry_y * _derivative(arch.output, y_all[:, t])[:, None, :]
+        dz[:, 0] += error_z[:, t]
+        dz = np.where(live, dz, 0.0)  # padded steps carry no error (and their states are 0)
+        dW_y += np.einsum("bko,bd->od", dz, v)
+        dv = dz @ W_y  # (B, K, D)
+        dh = (carry_h + dv[:, :, src["hidden"]]) * _derivative(arch.hidden, h_all[:, t])[:, None, :]
+        dh = np.where(live, dh, 0.0)
+        dW_h += np.einsum("bkh,bd->hd", dh, u)
+        du = dh @ W_h
+        new_h = du[:, :, src["hidden"]]
+        new_y = du[:, :, src["output"]] + dv[:, :, src["output"]]
+        if window:
+            # Part j started at step t + j; at step t - 1 it becomes part j + 1, and the part that
+            # has gone through K steps (j = K - 1) stops: its older state is a constant.
+            carry_h = np.concatenate([np.zeros((B, 1, H)), new_h[:, :-1]], axis=1)
+            carry_y = np.concatenate([np.zeros((B, 1, n_out)), new_y[:, :-1]], axis=1)
+        else:
+            carry_h, carry_y = new_h, new_y
+    return dW_h, dW_y
+
+
+# ---------------------------------------------------------------------------------- LSTM
+# Squashing functions with their derivatives as functions of the net input.  "lstm_g" and
+# "lstm_h" are LSTM97's scaled sigmoids: g (cell input) has range (-2, 2), h (cell output)
+# has range (-1, 1).
+_SQUASH = {
+    "sigmoid": (_sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a))),
+    "tanh": (np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
+    "linear": (lambda a: a.copy(), np.ones_like),
+    "lstm_g": (lambda a: 4.0 * _sigmoid(a) - 2.0, lambda a: 4.0 * _sigmoid(a) * (1.0 - _sigmoid(a))),
+    "lstm_h": (lambda a: 2.0 * _sigmoid(a) - 1.0, lambda a: 2.0 * _sigmoid(a) * (1.0 - _sigmoid(a))),
+}
+_GATES = ("in", "out", "forget")
+
+
+class LSTM:
+    """An LSTM network in the style of LSTM97, with an optional forget gate (Gers et al. 2000).
+
+    ``n_blocks`` memory blocks of ``n_cells`` cells each; the cells of a block share one input
+    gate, one output gate and (with ``forget_gate``) one forget gate.  Gates and cell inputs see
+    the source vector ``r_t = [1, x_t, c_{t-1}]`` (bias, inputs, all cell outputs of the
+    previous step); the output layer sees ``[1, x_t, c_t]`` (inputs only with
+    ``input_to_output``).  With cell states ``s`` and all states 0 at the start of a sequence::
+
+        i_t = sigmoid(W_in r_t),  o_t = sigmoid(W_out r_t),  f_t = sigmoid(W_forget r_t) or 1
+        s_t = f_t * s_{t-1} + i_t * g(W_cell r_t)
+        c_t = o_t * h(s_t)
+        y_t = f_y(W_y [1, x_t, c_t])
+
+    The gates act on every cell of their block.  Without ``forget_gate`` this is LSTM97's
+    constant error carousel (``f_t = 1``).  Gradients are full BPTT through every path (LSTM97
+    truncated the error flow into the gates' recurrent inputs; that is not done here).
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Numbers of input and output units.
+    n_blocks, n_cells : int
+        Memory blocks, and cells per block.
+    forget_gate : bool, default False
+        Add a forget gate per block.
+    gate_bias : bool, default True
+        Give the gates bias weights.  Without them the gates' bias links are absent (0, and not
+        parameters); the cell inputs and output units always have biases.
+    output : {"linear", "sigmoid", "tanh"}
+        Activation of the output units.
+    cell_input, cell_output : str
+        The squashing functions ``g`` and ``h``: ``"lstm_g"`` (``4 sigmoid - 2``, LSTM97's
+        default for g), ``"lstm_h"`` (``2 sigmoid - 1``, LSTM97's h), ``"tanh"``, ``"sigmoid"``
+        or ``"linear"``.
+    input_to_output : bool, default False
+        Link the inputs directly to the output units.
+
+    Notes
+    -----
+    Parameters are one flat vector: the present entries, row-major, of ``W_in``, ``W_out``,
+    (``W_forget``), ``W_cell`` (shapes ``(n_blocks, R)``, ``(n_blocks, R)``,
+    ``(n_blocks, R)``, ``(n_blocks * n_cells, R)`` with ``R = 1 + n_in + n_blocks * n_cells``)
+    and then ``W_y`` (shape ``(n_out, 1 + n_in + n_blocks * n_cells)``).
+    """
+
+    def __init__(self, n_in: int, n_out: int, n_blocks: int = 1, n_cells: int = 1, forget_gate: bool = False,
+                 gate_bias: bool = True, output: str = "linear", cell_input: str = "lstm_g",
+                 cell_output: str = "lstm_h", input_to_output: bool = False) -> None:
+        for name, value, minimum in (("n_in", n_in, 0), ("n_out", n_out, 1), ("n_blocks", n_blocks, 1),
+                                     ("n_cells", n_cells, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+                raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
+        if output not in ("linear", "sigmoid", "tanh"):
+            raise ValueError(f"output must be linear, sigmoid or tanh; got {output!r}")
+        for name, value in (("cell_input", cell_input), ("cell_output", cell_output)):
+            if value not in _SQUASH:
+                raise ValueError(f"{name} must be one of {', '.join(_SQUASH)}; got {value!r}")
+        self.n_in, self.n_out, self.n_blocks, self.n_cells = int(n_in), int(n_out), int(n_blocks), int(n_cells)
+        self.forget_gate, self.gate_bias = bool(forget_gate), bool(gate_bias)
+        self.input_to_output = bool(input_to_output)
+        self.output, self.cell_input, self.cell_output = output, cell_input, cell_output
+        N, R = self.n_cells_total, self.n_source
+        gates = _GATES if self.forget_gate else _GATES[:2]
+        self._shapes: dict[str, tuple[int, int]] = {f"W_{g}": (self.n_blocks, R) for g in gates}
+        self._shapes["W_cell"] = (N, R)
+        self._shapes["W_y"] = (self.n_out, 1 + self.n_in + N)
+        # Which entries of each matrix are parameters (the rest are fixed at 0).
+        self._masks: dict[str, np.ndarray] = {}
+        for name, shape in self._shapes.items():
+            mask = np.ones(shape, dtype=bool)
+            if name[2:] in _GATES and not self.gate_bias:
+                mask[:, 0] = False
+            if name == "W_y" and not self.input_to_output:
+                mask[:, 1:1 + self.n_in] = False
+            self._masks[name] = mask
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, int]]:
+        """Shapes of the weight matrices, in parameter order."""
+        return dict(self._shapes)
+
+    @property
+    def n_cells_total(self) -> int:
+        return self.n_blocks * self.n_cells
+
+    @property
+    def n_source(self) -> int:
+        """``R = 1 + n_in + n_blocks * n_cells``: length of the gates' source vector."""
+        return 1 + self.n_in + self.n_cells_total
+
+    @property
+    def n_params(self) -> int:
+        return int(sum(mask.sum() for mask in self._masks.values()))
+
+    def unpack(self, params: np.ndarray) -> dict[str, np.ndarray]:
+        """Weight matrices (``W_in``, ``W_out``, [``W_forget``], ``W_cell``, ``W_y``) from ``params``."""
+        params = np.asarray(params, dtype=float)
+        if params.shape != (self.n_params,):
+            raise ValueError(f"params must have shape ({self.n_params},); got {params.shape}")
+        weights, start = {}, 0
+        for name, mask in self._masks.items():
+            W = np.zeros(mask.shape)
+            n = int(mask.sum())
+            W[mask] = params[start:start + n]
+            weights[name], start = W, start + n
+        return weights
+
+    def pack(self, weights: dict[str, np.ndarray]) -> np.ndarray:
+        """The inverse of :meth:`unpack` (entries that are not parameters are dropped)."""
+        return np.concatenate([np.asarray(weights[name], float)[mask] for name, mask in self._masks.items()])
+
+    def init(self, rng: np.random.Generator, scale: float = 0.1,
+             gate_bias: tuple[float, ...] | None = None) -> np.ndarray:
+        """Random parameters, uniform in ``[-scale, scale]``.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+        scale : float
+        gate_bias : sequence of float, optional
+            LSTM97 initialised the output (and input) gate biases of successive blocks to
+            increasingly negative values (e.g. -1, -2, -3, ...) so that blocks start idle; give
+            one value per block to set the input and output gate biases (needs ``gate_bias``).
+        """
+        weights = {name: rng.uniform(-scale, scale, size=shape) for name, shape in self._shapes.items()}
+        if gate_bias is not None:
+            if not self.gate_bias or len(gate_bias) != self.n_blocks:
+                raise ValueError("gate_bias needs gate biases and one value per block")
+            weights["W_in"][:, 0] = weights["W_out"][:, 0] = np.asarray(gate_bias, float)
+        return self.pack(weights)
+
+    # -------------------------------------------------------------- forward and backward
+    def _run(self, w: dict[str, np.ndarray], batch: SequenceBatch) -> dict[str, np.ndarray]:
+        B, T = batch.n_sequences, batch.n_steps
+        N, C = self.n_cells_total, self.n_cells
+        g_fn, h_fn = _SQUASH[self.cell_input][0], _SQUASH[self.cell_output][0]
+        alive = np.arange(T)[None, :] < batch.lengths[:, None]
+        x = np.where(alive[:, :, None], batch.inputs, 0.0)  # padding may hold anything
+        keys = ["a_in", "a_out", "a_forget", "a_cell", "s", "c", "z", "y"]
+        sizes = {"a_in": self.n_blocks, "a_out": self.n_blocks, "a_forget": self.n_blocks, "a_cell": N,
+                 "s": N, "c": N, "z": self.n_out, "y": self.n_out}
+        rec = {k: np.zeros((B, T, sizes[k])) for k in keys}
+        s, c = np.zeros((B, N)), np.zeros((B, N))
+        ones = np.ones((B, 1))
+        for t in range(T):
+            live = alive[:, t, None]
+            r = np.concatenate([ones, x[:, t], c], axis=1)
+            a_in, a_out, a_cell = r @ w["W_in"].T, r @ w["W_out"].T, r @ w["W_cell"].T
+            forget = np.ones((B, N))
+            if self.forget_gate:
+                a_f = r @ w["W_forget"].T
+                forget = np.repeat(_sigmoid(a_f), C, axis=1)
+                rec["a_forget"][:, t] = a_f
+            s = np.where(live, forget * s + np.repeat(_sigmoid(a_in), C, axis=1) * g_fn(a_cell), 0.0)
+            c = np.where(live, np.repeat(_sigmoid(a_out), C, axis=1) * h_fn(s), 0.0)
+            z = np.concatenate([ones, x[:, t], c], axis=1) @ w["W_y"].T
+            y = _activate(self.output, z)
+            for k, v in (("a_in", a_in), ("a_out", a_out), ("a_cell", a_cell), ("s", s), ("c", c), ("z", z),
+                         ("y", y)):
+                rec[k][:, t] = np.where(live, v, 0.0)
+        rec["x"], rec["alive"] = x, alive
+        return rec
+
+    def forward(self, params: np.ndarray, inputs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
+        """Outputs, shape ``(B, T, n_out)``; NaN at steps beyond a sequence's length."""
+        inputs = np.asarray(inputs, dtype=float)
+        B, T = inputs.shape[:2]
+        lengths = np.full(B, T, dtype=np.int64) if lengths is None else np.asarray(lengths, dtype=np.int64)
+        alive = np.arange(T)[None, :] < lengths[:, None]
+        batch = SequenceBatch(inputs, np.zeros((B, T, self.n_out)), alive, lengths)
+        y = self._run(self.unpack(params), batch)["y"]
+        return np.where(alive[:, :, None], y, np.nan)
+
+    def loss_and_grad(self, params: np.ndarray, batch: SequenceBatch, loss: str = "mse") -> tuple[float, np.ndarray]:
+        """Loss on a batch and its gradient (full BPTT) with respect to ``params``.
+
+        Parameters
+        ----------
+        params : array_like, shape (n_params,)
+        batch : SequenceBatch
+        loss : {"mse", "cross_entropy"}
+            As in :func:`loss_and_grad`: the mean over scored (sequence, step, output) entries
+            of the squared error, or of the binary cross-entropy (sigmoid outputs only).
+
+        Returns
+        -------
+        loss : float
+        grad : ndarray, shape (n_params,)
+        """
+        _check_loss(loss, self.output)
+        if batch.n_in != self.n_in or batch.n_out != self.n_out:
+            raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the LSTM "
+                             f"{self.n_in} and {self.n_out}")
+        w = self.unpack(params)
+        rec = self._run(w, batch)
+        value, error_z = _loss_and_output_error(self.output, batch, rec["y"], rec["z"], loss)
+        return value, self.pack(self._backward(w, rec, error_z))
+
+    def _backward(self, w: dict[str, np.ndarray], rec: dict[str, np.ndarray],
+                  error_z: np.ndarray) -> dict[str, np.ndarray]:
+        x, alive = rec["x"], rec["alive"]
+        B, T, _ = x.shape
+        N, C, nb = self.n_cells_total, self.n_cells, self.n_blocks
+        g_fn, g_d = _SQUASH[self.cell_input]
+        h_fn, h_d = _SQUASH[self.cell_output]
+        grads = {name: np.zeros_like(W) for name, W in w.items()}
+        cells = slice(1 + self.n_in, self.n_source)  # where c sits in r and in the output source
+        d_c_next = np.zeros((B, N))  # dL/dc_t through the step t+1 gates and cell inputs
+        d_s_next = np.zeros((B, N))  # dL/ds_t through s_{t+1} = f_{t+1} s_t + ...
+        ones, zeros = np.ones((B, 1)), np.zeros((B, N))
+
+        def block_sum(v: np.ndarray) -> np.ndarray:  # a gate's error: summed over its block's cells
+            return v.reshape(B, nb, C).sum(axis=2)
+
+        for t in range(T - 1, -1, -1):
+            live = alive[:, t, None]
+            c_prev = rec["c"][:, t - 1] if t > 0 else zeros
+            s_prev = rec["s"][:, t - 1] if t > 0 else zeros
+            r = np.concatenate([ones, x[:, t], c_prev], axis=1)
+            dz = error_z[:, t]
+            grads["W_y"] += dz.T @ np.concatenate([ones, x[:, t], rec["c"][:, t]], axis=1)
+            d_c = np.where(live, dz @ w["W_y"][:, cells] + d_c_next, 0.0)
+            s, a_in, a_out, a_cell = rec["s"][:, t], rec["a_in"][:, t], rec["a_out"][:, t], rec["a_cell"][:, t]
+            i_gate, o_gate = _sigmoid(a_in), _sigmoid(a_out)
+            d_a = {"out": block_sum(d_c * h_fn(s)) * o_gate * (1.0 - o_gate)}
+            d_s = d_c * np.repeat(o_gate, C, axis=1) * h_d(s) + d_s_next
+            d_a["in"] = block_sum(d_s * g_fn(a_cell)) * i_gate * (1.0 - i_gate)
+            d_a["cell"] = d_s * np.repeat(i_gate, C, axis=1) * g_d(a_cell)
+            if self.forget_gate:
+                f_gate = _sigmoid(rec["a_forget"][:, t])
+                d_a["forget"] = block_sum(d_s * s_prev) * f_gate * (1.0 - f_gate)
+                d_s_next = d_s * np.repeat(f_gate, C, axis=1)
+            else:
+                d_s_next = d_s
+            d_r = np.zeros((B, self.n_source))
+            for name, da in d_a.items():
+                da = np.where(live, da, 0.0)
+                grads[f"W_{name}"] += da.T @ r
+                d_r += da @ w[f"W_{name}"]
+            d_c_next = d_r[:, cells]
+        return grads
+
+
+# ---------------------------------------------------------------------------- optimisers
+def clip_norm(grad: np.ndarray, max_norm: float) -> np.ndarray:
+    """``grad`` scaled down so that its Euclidean norm is at most ``max_norm`` (a new array).
+
+    A gradient whose norm is already within the bound is returned unchanged (as a copy).
+    """
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be positive; got {max_norm!r}")
+    grad = np.asarray(grad, dtype=float)
+    norm = float(np.linalg.norm(grad))
+    if norm > max_norm:
+        return grad * (max_norm / norm)
+    return grad.copy()
+
+
+class SGD:
+    """Stochastic gradient descent with (heavy-ball) momentum.
+
+    ``velocity <- momentum * velocity - lr * grad``, ``theta <- theta + velocity``.
+
+    Parameters
+    ----------
+    lr : float
+        Learning rate.
+    momentum : float, default 0.0
+        In ``[0, 1)``; 0 is plain gradient descent.
+
+    Attributes
+    ----------
+    state : dict
+        Plain data: ``{"velocity": ndarray or None}``; assign a saved one to resume.
+    """
+
+    def __init__(self, lr: float, momentum: float = 0.0) -> None:
+        if not lr > 0:
+            raise ValueError(f"lr must be positive; got {lr!r}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must lie in [0, 1); got {momentum!r}")
+        self.lr, self.momentum = float(lr), float(momentum)
+        self.state: dict[str, Any] = {"velocity": None}
+
+    def step(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """One update; returns the new parameters (``theta`` is not modified)."""
+        theta, grad = np.asarray(theta, dtype=float), np.asarray(grad, dtype=float)
+        velocity = self.state["velocity"]
+        if velocity is None:
+            velocity = np.zeros_like(theta)
+        velocity = self.momentum * velocity - self.lr * grad
+        self.state = {"velocity": velocity}
+        return theta + velocity
+
+
+class Adam:
+    """Adam (Kingma and Ba 2015), with bias-corrected moment estimates.
+
+    Parameters
+    ----------
+    lr : float
+        Step size.
+    beta1, beta2 : float
+        Decay rates of the first and second moment estimates, in ``[0, 1)``.
+    eps : float
+        Added to the root of the second moment to avoid division by 0.
+
+    Attributes
+    ----------
+    state : dict
+        Plain data: ``{"t": int, "m": ndarray or None, "v": ndarray or None}``.
+    """
+
+    def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
+        if not lr > 0:
+            raise ValueError(f"lr must be positive; got {lr!r}")
+        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+            raise ValueError(f"beta1 and beta2 must lie in [0, 1); got {beta1!r}, {beta2!r}")
+        if not eps > 0:
+            raise ValueError(f"eps must be positive; got {eps!r}")
+        self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), float(eps)
+        self.state: dict[str, Any] = {"t": 0, "m": None, "v": None}
+
+    def step(self, theta: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """One update; returns the new parameters (``theta`` is not modified)."""
+        theta, grad = np.asarray(theta, dtype=float), np.asarray(grad, dtype=float)
+        m, v = self.state["m"], self.state["v"]
+        if m is None:
+            m, v = np.zeros_like(theta), np.zeros_like(theta)
+        t = int(self.state["t"]) + 1
+        m = self.beta1 * m + (1.0 - self.beta1) * grad
+        v = self.beta2 * v + (1.0 - self.beta2) * grad * grad
+        m_hat = m / (1.0 - self.beta1**t)
+        v_hat = v / (1.0 - self.beta2**t)
+        self.state = {"t": t, "m": m, "v": v}
+        return theta - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
