@@ -114,6 +114,76 @@ def _report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------- gradflow
+def _number_list(text: str, option: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"{option} must be comma-separated numbers, like 1,4,16; got {text!r}") from None
+    if not values or not all(value > 0 and value != float("inf") for value in values):
+        raise ValueError(f"{option} values must be positive numbers; got {text!r}")
+    return values
+
+
+def _task_params(items: list[str]) -> dict:
+    import yaml
+
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--task-param must look like NAME=VALUE; got {item!r}")
+        parsed = yaml.safe_load(value)
+        params[key] = tuple(parsed) if isinstance(parsed, list) else parsed
+    return params
+
+
+def _gradflow(args: argparse.Namespace) -> int:
+    from . import gradflow
+
+    if args.lags < 0:
+        raise ValueError(f"--lags must be >= 0; got {args.lags}")
+    if args.sequences < 1:
+        raise ValueError(f"--sequences must be >= 1; got {args.sequences}")
+    if args.n_hidden < 0:
+        raise ValueError(f"--n-hidden must be >= 0; got {args.n_hidden}")
+    lstm_scale = None if args.lstm_scale == 0 else args.lstm_scale
+    if lstm_scale is not None and not lstm_scale > 0:
+        raise ValueError(f"--lstm-scale must be positive, or 0 to skip the LSTM; got {args.lstm_scale}")
+    outcome = gradflow.run(args.task, _task_params(args.task_param), hidden=args.hidden, output=args.output,
+                           n_hidden=args.n_hidden, scales=_number_list(args.scale, "--scale"), lags=args.lags,
+                           sequences=args.sequences, seed=args.seed, out=args.out, lstm_scale=lstm_scale)
+
+    def verdict(factor: float) -> str:
+        if factor != factor:  # NaN: fewer than two positive norms
+            return "vanishes (0)"
+        if abs(factor - 1) < 0.01:
+            return "~constant"
+        return "decays" if factor < 1 else "grows"
+
+    rows = [("model", "scale", "fitted factor", "bound factor", "trend")]
+    for result in outcome.results:
+        rows.append((f"{args.n_hidden} hidden {args.hidden}/{args.output}", f"{result.scale:g}",
+                     f"{result.fitted_factor:.4g}", f"{result.bound_factor:.4g}", verdict(result.fitted_factor)))
+    if outcome.lstm is not None:
+        factor = outcome.lstm.fitted_factor
+        rows.append(("lstm cell state, no forget gate", f"{outcome.lstm.scale:g}", f"{factor:.4g}", "-",
+                     verdict(factor)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for i, row in enumerate(rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        if i == 0:
+            print("  ".join("-" * width for width in widths))
+    print(f"\nerror norm at lag q vs the bound (f'_max * ||W||)^q, q = 0..{args.lags}, mean over "
+          f"{args.sequences} sequences; wrote {outcome.csv_path}"
+          + (f", {outcome.lstm_csv_path}" if outcome.lstm_csv_path else ""))
+    if outcome.png_path is not None:
+        print(f"plot: {outcome.png_path}")
+    else:
+        print("evorec: no plot: matplotlib is not installed (pip install evorec[plot])", file=sys.stderr)
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------- parser
 def _positive_or_all(text: str) -> int:
     value = int(text)
@@ -154,6 +224,29 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Summarise OUT/runs.jsonl again into summary.csv and summary.md.")
     report.add_argument("folder", metavar="DIR", help="output folder of an experiment")
     report.set_defaults(handler=_report)
+
+    flow = commands.add_parser("gradflow", help="measure how back-propagated errors vanish or explode with the lag",
+                               description="Norm of the error back-propagated from the last step to the state q "
+                                           "steps back, for random nets at several weight scales, beside the "
+                                           "bound (f'_max * ||W||)^q; and the LSTM's cell-state error.")
+    flow.add_argument("--task", default="parity", help="task name (default: parity)")
+    flow.add_argument("--task-param", action="append", default=[], metavar="NAME=VALUE",
+                      help="a task parameter (YAML value), e.g. lengths=50; repeatable")
+    flow.add_argument("--hidden", choices=("sigmoid", "tanh", "linear"), default="sigmoid",
+                      help="hidden activation (default: sigmoid)")
+    flow.add_argument("--output", choices=("sigmoid", "tanh", "linear"), default="sigmoid",
+                      help="output activation (default: sigmoid)")
+    flow.add_argument("--n-hidden", type=int, default=4, help="hidden units of the fully recurrent net (default: 4)")
+    flow.add_argument("--scale", default="1,4,16", help="weight scales r, weights uniform in [-r, r] "
+                                                        "(comma-separated; default: 1,4,16)")
+    flow.add_argument("--lags", type=int, default=50, help="largest lag Q (default: 50)")
+    flow.add_argument("--sequences", type=int, default=20, help="sequences to average over (default: 20)")
+    flow.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    flow.add_argument("--lstm-scale", type=float, default=0.1,
+                      help="LSTM initial weight scale; 0 skips the LSTM (default: 0.1)")
+    flow.add_argument("--out", metavar="DIR", default=".", help="folder for gradflow.csv and gradflow.png "
+                                                                "(default: .)")
+    flow.set_defaults(handler=_gradflow)
     return parser
 
 

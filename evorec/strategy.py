@@ -73,6 +73,21 @@ class Strategy:
         """True when the strategy has nothing more to propose (its own stop rule)."""
         return False
 
+    def bind(self, problem: Problem) -> None:
+        """Called by :func:`search` once, before the first :meth:`ask`.
+
+        Strategies that learn from the problem's data themselves (the gradient baselines) keep
+        what they need here; the default does nothing.
+        """
+
+    def take_costs(self) -> tuple[int, int]:
+        """Sequence presentations and network time steps the strategy spent itself since the
+        last call (training by BPTT, say), for the loop to add to the run's costs.
+
+        Called after every :meth:`ask`; the default spends nothing outside the evaluator.
+        """
+        return 0, 0
+
     @property
     def best(self) -> tuple[np.ndarray | Population | None, float]:
         """The best candidate told so far and its loss."""
@@ -250,6 +265,7 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
     else:
         name = type(strategy).__name__
     strategy.worst_loss = problem.worst_loss
+    strategy.bind(problem)
     loop = _Loop()
     if resume is not None:
         strategy.load_state(resume["strategy"])
@@ -263,6 +279,9 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
             return _result(name, seed, problem, loop, False, None, strategy,
                            state={"strategy": strategy.state, "loop": loop.dump()})
         candidates = strategy.ask()
+        own_sequences, own_steps = strategy.take_costs()
+        loop.sequences += own_sequences
+        loop.steps += own_steps
         if budget.evaluations is not None:
             candidates = candidates[: budget.evaluations - loop.evaluations]
         result = problem.evaluate(candidates, early_exit=strategy.early_exit)

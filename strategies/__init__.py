@@ -2,7 +2,8 @@
 from .annealing import SimulatedAnnealing
 from .cmaes import CMAES
 from .gnarl import GNARL
+from .gradient import BPTT
 from .guessing import RandomGuessing
 from .multigrid import MultiGridSearch
 
-__all__ = ["CMAES", "GNARL", "MultiGridSearch", "RandomGuessing", "SimulatedAnnealing"]
+__all__ = ["BPTT", "CMAES", "GNARL", "MultiGridSearch", "RandomGuessing", "SimulatedAnnealing"]

@@ -324,7 +324,7 @@ def _subcommands() -> list[str]:
 
 
 def test_the_subcommands_are_the_documented_ones():
-    assert _subcommands() == ["list", "report", "run", "validate"]
+    assert _subcommands() == ["gradflow", "list", "report", "run", "validate"]
 
 
 @pytest.mark.parametrize("argv", [[], *([name] for name in _subcommands())], ids=lambda a: " ".join(a) or "evorec")

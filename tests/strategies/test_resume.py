@@ -17,6 +17,7 @@ SETTINGS = {
     "multigrid": {"batch_size": 16, "K": 32},
     "gnarl": {"population": 20, "max_hidden": 3},
     "cmaes": {"population_size": 12},
+    "bptt": {"check_every": 5},
 }
 PROBLEM = {"task": "parity", "task_params": {"lengths": (6, 10)}, "train_size": 20, "test_size": 20, "seed": 4}
 BUDGET = {"evaluations": 600}
@@ -58,11 +59,13 @@ def test_stop_and_resume_in_a_fresh_process_ends_as_an_uninterrupted_search(name
 def test_nan_and_infinite_losses_are_handled(name):
     problem = make_problem(**PROBLEM)
     strategy = STRATEGIES.create(name, problem.architecture, np.random.default_rng(0), **SETTINGS.get(name, {}))
-    strategy.worst_loss = problem.worst_loss
+    strategy.worst_loss = problem.worst_loss  # as search() does before the first ask
+    strategy.bind(problem)
     for round_ in range(4):
         candidates = strategy.ask()
         losses = np.random.default_rng(round_).uniform(0, 0.5, size=len(candidates))
-        losses[::3] = np.nan
-        losses[1::3] = np.inf
+        kind = (np.arange(len(candidates)) + round_) % 3  # rotates, so one-candidate strategies see all kinds
+        losses[kind == 0] = np.nan
+        losses[kind == 1] = np.inf
         strategy.tell(candidates, losses)
     assert np.isfinite(strategy.best_loss)
