@@ -309,7 +309,7 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
             _simulate(_select(net, alive), block,
                       lambda t, out, rows, alive=alive: on_event(t, out, alive[rows]))
             steps[alive[running[alive]]] += block.steps_through[-1]
-        return _score(store, seen, running, targets, entry_seq, batch.n_sequences, fitness,
+        return score_outputs(store, seen, running, targets, entry_seq, batch.n_sequences, fitness,
                       criterion) + (sequences, steps)
 
     with np.errstate(all="ignore"):
@@ -336,9 +336,15 @@ def _select(net: _Compiled, rows: np.ndarray) -> _Compiled:
                      net.squash_h, net.squash_y)
 
 
-def _score(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, targets: np.ndarray,
-           entry_seq: np.ndarray, n_sequences: int, fitness: Fitness,
-           criterion: Criterion) -> tuple[np.ndarray, ...]:
+def score_outputs(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, targets: np.ndarray,
+                  entry_seq: np.ndarray, n_sequences: int, fitness: Fitness,
+                  criterion: Criterion) -> tuple[np.ndarray, ...]:
+    """Loss, wrong count, solved and complete flags from gathered outputs at the scored entries.
+
+    The one place where outputs become scores, shared by every model that scores through the
+    evaluator's semantics (the LSTM baseline too): non-finite outputs get ``fitness.worst``,
+    a sequence is right when all its entries are, entries not ``seen`` do not count as wrong.
+    """
     entry_ok = criterion.entry_correct(store, targets) | ~seen
     wrong = n_sequences - per_sequence_all(entry_ok, entry_seq).sum(axis=1)
     loss = np.full(store.shape[0], np.inf)

@@ -21,7 +21,9 @@ class Strategy:
 
     A strategy proposes candidates with :meth:`ask` (flat free-parameter vectors of shape
     ``(n, space.n_params)``, or a :class:`Population` for strategies that change structure)
-    and learns from their losses with :meth:`tell`.  The search loop owns the budget, stop
+    and learns from their losses with :meth:`tell`; a strategy whose candidates are another
+    model (rows of an array) sets :attr:`evorec_candidates` False and scores them in its own
+    :meth:`evaluate`.  The search loop owns the budget, stop
     rules and bookkeeping.  Subclasses that override :meth:`tell`, :attr:`state` or
     :meth:`load_state` call the base version too.
 
@@ -43,6 +45,10 @@ class Strategy:
     """
 
     early_exit: bool = False
+    #: Whether candidates are evorec networks of ``space`` (flat free-parameter vectors or a
+    #: Population).  Strategies that propose other models (the LSTM baseline) set it False and
+    #: override :meth:`evaluate`.
+    evorec_candidates: bool = True
 
     def __init__(self, space: Architecture, rng: np.random.Generator) -> None:
         if not isinstance(rng, np.random.Generator):
@@ -79,6 +85,13 @@ class Strategy:
         Strategies that learn from the problem's data themselves (the gradient baselines) keep
         what they need here; the default does nothing.
         """
+
+    def evaluate(self, problem: Problem, candidates: np.ndarray | Population, data: str = "train",
+                 early_exit: bool = False) -> Evaluation:
+        """Score candidates on the problem's training (or test) set; the search loop and the
+        final report go through here.  The default is :meth:`Problem.evaluate` (evorec networks).
+        """
+        return problem.evaluate(candidates, data, early_exit)
 
     def take_costs(self) -> tuple[int, int]:
         """Sequence presentations and network time steps the strategy spent itself since the
@@ -134,7 +147,8 @@ def decode_candidates(data: dict[str, Any] | None, space: Architecture) -> np.nd
     if data is None:
         return None
     if "params" in data:
-        return np.asarray(data["params"], dtype=float).reshape(-1, space.n_params)
+        params = data["params"]
+        return np.asarray(params, dtype=float).reshape(len(params), -1)
     P = len(data["W_h"])
     hidden, outputs = (P, space.n_hidden, space.n_units), (P, space.n_out, space.n_units)
     shapes = {"W_h": hidden, "mask_h": hidden, "W_y": outputs, "mask_y": outputs}
@@ -193,6 +207,8 @@ class RunResult:
     are the fractions of wrong sequences of the best network (evaluating them is not charged
     to the budget).  ``history`` lists ``(evaluations, best_loss)`` each time the best loss fell.
     ``info`` holds what a strategy reports of its own (GNARL: the best network's structure).
+    ``best_W_h``, ``best_W_y`` and the masks are the best network's; they are empty when the
+    strategy's candidates are not evorec networks (``lstm``: the best model is in ``info``).
     A search interrupted by ``stop_after`` has ``stopped`` set and a ``state`` (plain data) that
     ``search(..., resume=state)`` continues from, to the same end as an uninterrupted search.
     """
@@ -284,11 +300,11 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
         loop.steps += own_steps
         if budget.evaluations is not None:
             candidates = candidates[: budget.evaluations - loop.evaluations]
-        result = problem.evaluate(candidates, early_exit=strategy.early_exit)
+        result = strategy.evaluate(problem, candidates, early_exit=strategy.early_exit)
         counted = len(candidates)
         if result.solved.any():
             counted = int(np.argmax(result.solved)) + 1
-            solved, solver = True, problem.population(candidates)[counted - 1]
+            solved, solver = True, candidates[counted - 1: counted]
         loop.evaluations += counted
         loop.sequences += int(result.sequences[:counted].sum())
         loop.steps += int(result.steps[:counted].sum())
@@ -296,7 +312,7 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
         losses = clean_losses(result.loss)
         best = int(np.argmin(losses))
         if loop.best is None or losses[best] < loop.best_loss:
-            loop.best, loop.best_loss = problem.population(candidates)[best], float(losses[best])
+            loop.best, loop.best_loss = candidates[best: best + 1], float(losses[best])
             loop.history.append((loop.evaluations, loop.best_loss))
         strategy.tell(candidates, result.loss)
         for callback in callbacks:
@@ -317,7 +333,7 @@ class _Loop:
     batches: int = 0
     seconds: float = 0.0
     best_loss: float = math.inf
-    best: Population | None = None
+    best: np.ndarray | Population | None = None  # the best candidate's row, as the strategy proposed it
     history: list[tuple[int, float]] = field(default_factory=list)
 
     def dump(self) -> dict[str, Any]:
@@ -334,15 +350,23 @@ class _Loop:
         self.history = [(e, _none_to_inf(v)) for e, v in data["history"]]
 
 
-def _result(name: str, seed: int, problem: Problem, loop: _Loop, solved: bool, solver: Population | None,
-            strategy: Strategy, state: dict[str, Any] | None = None) -> RunResult:
+def _result(name: str, seed: int, problem: Problem, loop: _Loop, solved: bool,
+            solver: np.ndarray | Population | None, strategy: Strategy,
+            state: dict[str, Any] | None = None) -> RunResult:
     best = solver if solved else loop.best
-    if best is None:  # stopped before the first batch
+    if best is None:  # stopped before the first batch: report the all-zero evorec network
         best = problem.population(np.zeros((1, problem.architecture.n_params)))
-    on_train = problem.evaluate(best, "train")
-    on_test = problem.evaluate(best, "test")
+        on_train, on_test = problem.evaluate(best, "train"), problem.evaluate(best, "test")
+        networks = best
+    else:
+        on_train, on_test = strategy.evaluate(problem, best, "train"), strategy.evaluate(problem, best, "test")
+        networks = problem.population(best) if strategy.evorec_candidates else None
     info = strategy.describe(best) if hasattr(strategy, "describe") else {}
+    if networks is not None:
+        weights = networks.W_h[0], networks.W_y[0], networks.mask_h[0], networks.mask_y[0]
+    else:  # not an evorec network: the strategy's describe() reports it in info
+        weights = np.empty(0), np.empty(0), np.empty(0, dtype=bool), np.empty(0, dtype=bool)
     return RunResult(name, int(seed), solved, loop.evaluations, loop.sequences, loop.steps, loop.seconds,
                      float(on_train.loss[0]), float(on_train.fraction_wrong[0]),
-                     float(on_test.fraction_wrong[0]), best.W_h[0], best.W_y[0], best.mask_h[0],
-                     best.mask_y[0], list(loop.history), info, stopped=state is not None, state=state)
+                     float(on_test.fraction_wrong[0]), *weights, list(loop.history), info,
+                     stopped=state is not None, state=state)

@@ -1,4 +1,5 @@
-"""Gradient baselines as strategies: BPTT training of the problem's own architecture.
+"""Gradient baselines as strategies: BPTT training of the problem's own architecture (``bptt``)
+and of an LSTM97-style LSTM (``lstm``).
 
 The chapter's subject is that these fail on long time lags; evorec runs them through the
 same loop as the gradient-free strategies, so "sequences to solve" means the same in every
@@ -8,14 +9,17 @@ go through the shared evaluator on the whole training set.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from evorec.checks import integer, optional_integer, positive_number
-from evorec.network import Architecture
+from evorec.batch import SequenceBatch
+from evorec.checks import boolean, integer, optional_integer, positive_number
+from evorec.evaluate import Evaluation, score_outputs
+from evorec.network import Architecture, Population
 from evorec.problem import Problem
-from evorec.rnn import SGD, Adam, clip_norm, loss_and_grad
+from evorec.rnn import LSTM, SGD, Adam, clip_norm, loss_and_grad
 from evorec.strategy import Strategy
 
 OPTIMISERS = ("adam", "sgd")
@@ -91,7 +95,7 @@ class BPTT(Strategy):
         if self._problem is None:
             raise RuntimeError("BPTT needs the problem's training data: run it through evorec.search")
         if self.theta is None:
-            self.theta = self.rng.uniform(-self.init_range, self.init_range, size=self.space.n_params)
+            self.theta = self._initial()
         else:
             self._train()
         return self.theta[None, :].copy()
@@ -102,7 +106,7 @@ class BPTT(Strategy):
         while sequences < self.check_every:
             size = min(self.batch_size, self.check_every - sequences)
             chosen = self.rng.integers(0, train.n_sequences, size=size)
-            _, grad = loss_and_grad(self.space, self.theta, train[chosen], loss=self.loss, truncate=self.truncate)
+            grad = self._gradient(train[chosen])
             if not np.all(np.isfinite(grad)):  # an exploding gradient: skip the update, keep going
                 grad = np.zeros_like(grad)
             if self.clip is not None:
@@ -111,6 +115,12 @@ class BPTT(Strategy):
             sequences += size
             steps += int(train.lengths[chosen].sum())
         self._costs = (self._costs[0] + sequences, self._costs[1] + steps)
+
+    def _initial(self) -> np.ndarray:
+        return self.rng.uniform(-self.init_range, self.init_range, size=self.space.n_params)
+
+    def _gradient(self, batch: SequenceBatch) -> np.ndarray:
+        return loss_and_grad(self.space, self.theta, batch, loss=self.loss, truncate=self.truncate)[1]
 
     def take_costs(self) -> tuple[int, int]:
         costs, self._costs = self._costs, (0, 0)
@@ -129,3 +139,121 @@ class BPTT(Strategy):
                                 for k, v in state["optimizer"].items()}
 
 
+
+
+GATE_BIASES = ("staggered", "random", "none")
+
+
+class LSTMStrategy(BPTT):
+    """An LSTM97-style LSTM (:class:`evorec.rnn.LSTM`) trained by BPTT on the problem's data.
+
+    Works like ``bptt`` (train for ``check_every`` sequences, then propose the current
+    weights; the first proposal is untrained), but the candidates are LSTM parameter vectors,
+    not evorec networks: this strategy scores them itself (:meth:`evaluate`) with the
+    problem's fitness and criterion, and the run's ``info`` holds the best LSTM
+    (``{"model": "lstm", ..., "params": [...]}``) instead of ``best_W_h`` and friends, which
+    are empty.  The LSTM has the problem's inputs, outputs and output activation; its output
+    units see the memory cells only.
+
+    Parameters
+    ----------
+    space : Architecture
+        The problem's architecture: only its input and output sizes and output activation
+        are used.
+    rng : numpy.random.Generator
+    n_blocks : int, default 2
+        Memory blocks (our choice).
+    n_cells : int, default 2
+        Cells per block (our choice).
+    forget_gate : bool, default False
+        Add a forget gate per block (Gers et al. 2000); LSTM97 had none.
+    gate_biases : {"staggered", "random", "none"} or sequence of float, default "staggered"
+        Initial biases of the input and output gates: ``"staggered"`` sets block ``k``'s to
+        ``-(k + 1)`` (-1, -2, -3, ...: LSTM97's blocks start idle, one after another);
+        ``"random"`` draws them like the other weights; ``"none"`` gives the gates no bias
+        weights at all; a sequence gives one value per block.
+    optimizer : {"adam", "sgd"}, default "adam"
+    lr : float, default 0.01
+    momentum : float, default 0.0
+        For ``"sgd"`` only.
+    batch_size : int, default 1
+        Sequences per update; 1 is online learning as in LSTM97.
+    check_every : int, default 100
+        Sequences presented between two success tests on the whole training set.
+    loss : {"mse", "cross_entropy"}, default "mse"
+        ``"cross_entropy"`` needs sigmoid outputs.
+    clip : float, optional
+        Clip the gradient to this norm before each update; default none.
+    init_scale : float, default 0.1
+        Initial weights uniform in ``[-init_scale, init_scale]`` (LSTM97: 0.1).
+
+    Notes
+    -----
+    Costs as for ``bptt``: every presented training sequence counts as one sequence and its
+    length as the steps; every success test counts the training set.
+    """
+
+    evorec_candidates = False
+
+    def __init__(self, space: Architecture, rng: np.random.Generator, n_blocks: int = 2, n_cells: int = 2,
+                 forget_gate: bool = False, gate_biases: str | Sequence[float] = "staggered",
+                 optimizer: str = "adam", lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1,
+                 check_every: int = 100, loss: str = "mse", clip: float | None = None,
+                 init_scale: float = 0.1) -> None:
+        super().__init__(space, rng, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch_size,
+                         check_every=check_every, loss=loss, clip=clip, init_range=init_scale)
+        self.n_blocks = integer(n_blocks, "n_blocks")
+        self.n_cells = integer(n_cells, "n_cells")
+        self.forget_gate = boolean(forget_gate, "forget_gate")
+        if isinstance(gate_biases, str):
+            if gate_biases not in GATE_BIASES:
+                raise ValueError(f"gate_biases must be one of {', '.join(GATE_BIASES)} or one number per "
+                                 f"block; got {gate_biases!r}")
+            biases = {"staggered": tuple(-float(k + 1) for k in range(self.n_blocks))}.get(gate_biases)
+        else:
+            try:
+                biases = tuple(float(b) for b in gate_biases)
+            except (TypeError, ValueError):
+                biases = ()
+            if len(biases) != self.n_blocks or not np.all(np.isfinite(biases)) \
+                    or any(isinstance(b, bool) for b in gate_biases):
+                raise ValueError(f"gate_biases must be one of {', '.join(GATE_BIASES)} or {self.n_blocks} "
+                                 f"finite numbers (one per block); got {gate_biases!r}")
+        self.gate_biases = biases
+        if loss == "cross_entropy" and space.output != "sigmoid":
+            raise ValueError(f"loss 'cross_entropy' needs sigmoid outputs; the problem's are {space.output!r}")
+        self.model = LSTM(space.n_in, space.n_out, self.n_blocks, self.n_cells, forget_gate=self.forget_gate,
+                          gate_bias=not (isinstance(gate_biases, str) and gate_biases == "none"),
+                          output=space.output)
+
+    def _initial(self) -> np.ndarray:
+        return self.model.init(self.rng, self.init_range, self.gate_biases)
+
+    def _gradient(self, batch: SequenceBatch) -> np.ndarray:
+        return self.model.loss_and_grad(self.theta, batch, loss=self.loss)[1]
+
+    def evaluate(self, problem: Problem, candidates: np.ndarray | Population, data: str = "train",
+                 early_exit: bool = False) -> Evaluation:
+        """Score LSTM parameter vectors (rows of ``candidates``) on the training or test set with the
+        problem's fitness and criterion, as the shared evaluator scores networks (no early exit)."""
+        if data not in ("train", "test"):
+            raise ValueError(f"data must be 'train' or 'test'; got {data!r}")
+        batch = getattr(problem, data)
+        params = np.asarray(candidates, dtype=float).reshape(-1, self.model.n_params)
+        targets, sequence, step = batch.scored_targets()
+        with np.errstate(over="ignore", invalid="ignore"):
+            outputs = np.stack([self.model.forward(p, batch.inputs, batch.lengths)[sequence, step] for p in params])
+        P, B = len(params), batch.n_sequences
+        seen, complete = np.ones(outputs.shape[:2], dtype=bool), np.ones(P, dtype=bool)
+        loss, wrong, solved, complete = score_outputs(outputs, seen, complete, targets, sequence, B, problem.fitness,
+                                               problem.criterion)
+        return Evaluation(loss, wrong, solved, complete, np.full(P, B, dtype=np.int64),
+                          np.full(P, int(batch.lengths.sum()), dtype=np.int64), B)
+
+    def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
+        """The best LSTM: its shape and parameter vector (see :class:`evorec.rnn.LSTM`)."""
+        if isinstance(best, Population):  # stopped before the first batch: no LSTM yet
+            return {}
+        return {"model": "lstm", "n_blocks": self.n_blocks, "n_cells": self.n_cells,
+                "forget_gate": self.forget_gate, "gate_bias": self.model.gate_bias,
+                "output": self.model.output, "params": np.asarray(best, dtype=float)[0].tolist()}

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,77 @@ def test_bad_parameters_are_named(params, name):
     problem = make_problem("parity", task_params={"lengths": (3, 5)}, train_size=10, test_size=10)
     with pytest.raises(ValueError, match=name):
         evorec.STRATEGIES.create("bptt", problem.architecture, np.random.default_rng(0), **params)
+
+
+# ----------------------------------------------------------------------------------- lstm
+def test_lstm_lowers_the_training_loss_and_counts_as_bptt(two_sequence):
+    result = search("lstm", two_sequence, Budget(sequences=3000), seed=0, check_every=50, n_blocks=1, n_cells=1)
+    first_loss = result.history[0][1]
+    assert result.best_loss < 0.7 * first_loss
+    trained = 50 * (result.evaluations - 1)
+    assert result.sequences == trained + 40 * result.evaluations
+    assert result.steps >= result.sequences * 4
+    # The best is an LSTM, not an evorec network: it is reported in info, the weight arrays are empty.
+    assert result.info["model"] == "lstm" and result.best_W_h.size == result.best_W_y.size == 0
+    strategy = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(0),
+                                        n_blocks=1, n_cells=1)
+    assert len(result.info["params"]) == strategy.model.n_params
+    again = strategy.evaluate(two_sequence, np.array([result.info["params"]]), "test")
+    assert again.fraction_wrong[0] == result.test_error
+
+
+def test_lstm_evaluation_scores_the_lstm_outputs_with_the_problems_fitness_and_criterion(two_sequence):
+    strategy = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(2), init_scale=1.0)
+    strategy.bind(two_sequence)
+    params = np.stack([strategy.model.init(np.random.default_rng(k), 1.0) for k in range(3)])
+    params[2, 0] = np.nan
+    result = strategy.evaluate(two_sequence, params)
+    train = two_sequence.train
+    targets, sequence, step = train.scored_targets()
+    for p in range(2):
+        outputs = strategy.model.forward(params[p], train.inputs, train.lengths)[sequence, step]
+        assert result.loss[p] == pytest.approx(np.mean((outputs - targets) ** 2))
+        ok = two_sequence.criterion.entry_correct(outputs[None], targets)[0]
+        right = [ok[sequence == b].all() for b in range(train.n_sequences)]
+        assert result.wrong[p] == train.n_sequences - sum(right)
+    assert result.loss[2] == two_sequence.fitness.worst and result.wrong[2] == train.n_sequences
+    assert np.all(result.sequences == train.n_sequences) and np.all(result.steps == train.lengths.sum())
+    assert result.n_sequences == train.n_sequences
+
+
+def test_lstm_initial_gate_biases_are_staggered_by_default(two_sequence):
+    strategy = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(0), n_blocks=3)
+    strategy.bind(two_sequence)
+    weights = strategy.model.unpack(strategy.ask()[0])
+    assert np.array_equal(weights["W_in"][:, 0], [-1, -2, -3]) and np.array_equal(weights["W_out"][:, 0], [-1, -2, -3])
+    assert strategy.take_costs() == (0, 0)
+    none = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(0), gate_biases="none")
+    assert none.model.n_params < strategy.model.n_params and not none.model.gate_bias
+
+
+@pytest.mark.parametrize("params, name", [({"n_blocks": 0}, "n_blocks"), ({"n_cells": 1.5}, "n_cells"),
+                                          ({"forget_gate": "yes"}, "forget_gate"),
+                                          ({"gate_biases": "lstm97"}, "gate_biases"),
+                                          ({"gate_biases": [-1.0]}, "gate_biases"),
+                                          ({"init_scale": 0}, "init_range"), ({"lr": -1}, "lr"),
+                                          ({"optimizer": "rmsprop"}, "optimizer"), ({"loss": "hinge"}, "loss"),
+                                          ({"check_every": 0}, "check_every"), ({"clip": 0}, "clip")])
+def test_lstm_bad_parameters_are_named(params, name):
+    problem = make_problem("parity", task_params={"lengths": (3, 5)}, train_size=10, test_size=10)
+    with pytest.raises(ValueError, match=name):
+        evorec.STRATEGIES.create("lstm", problem.architecture, np.random.default_rng(0), **params)
+
+
+def test_lstm_cross_entropy_needs_sigmoid_outputs(two_sequence):
+    linear = dataclasses.replace(two_sequence.architecture, output="linear")
+    with pytest.raises(ValueError, match="cross_entropy"):
+        evorec.STRATEGIES.create("lstm", linear, np.random.default_rng(0), loss="cross_entropy")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(3))
+def test_lstm_solves_two_sequence_with_T_100(seed):
+    problem = make_problem("two_sequence", task_params={"lengths": (100, 110), "N": 3})
+    result = search("lstm", problem, Budget(sequences=60000), seed=seed)
+    print(f"seed {seed}: solved={result.solved} sequences={result.sequences} test_error={result.test_error}")
+    assert result.solved

@@ -18,6 +18,7 @@ SETTINGS = {
     "gnarl": {"population": 20, "max_hidden": 3},
     "cmaes": {"population_size": 12},
     "bptt": {"check_every": 5},
+    "lstm": {"check_every": 5, "n_blocks": 1, "n_cells": 1},
 }
 PROBLEM = {"task": "parity", "task_params": {"lengths": (6, 10)}, "train_size": 20, "test_size": 20, "seed": 4}
 BUDGET = {"evaluations": 600}
