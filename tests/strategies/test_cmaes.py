@@ -10,9 +10,10 @@ import deap.creator
 import numpy as np
 import pytest
 
-from evorec import Architecture, Budget, make_problem, search
+from evorec import Architecture
 from strategies import cmaes as cmaes_module
 from strategies.cmaes import CMAES, Individual
+from tests.strategies.solving import PROBLEMS, assert_solves
 
 SPACE = Architecture.fully_recurrent(1, 1, 1)  # 8 free parameters
 TARGET = np.linspace(-2.0, 3.0, SPACE.n_params)
@@ -213,16 +214,6 @@ def test_a_strategy_mid_run_pickles_to_the_same_next_ask():
     np.testing.assert_array_equal(copy.ask(), strategy.ask())
 
 
-PROBLEMS = {
-    "parity": {"task": "parity", "task_params": {"lengths": (25, 50)}},
-    "latch_ii": {"task": "latch", "task_params": {"variant": "II"}},
-}
-
-
 @pytest.mark.parametrize("problem_name", sorted(PROBLEMS))
 def test_defaults_solve_parity_and_latch_ii_in_at_least_4_of_5_seeds(problem_name):
-    problem = make_problem(**PROBLEMS[problem_name])
-    results = [search("cmaes", problem, Budget(evaluations=100_000), seed=s) for s in range(5)]
-    solved = [r for r in results if r.solved]
-    assert len(solved) >= 4, [(r.solved, r.evaluations) for r in results]
-    assert all(r.train_error == 0.0 and r.evaluations <= 100_000 for r in solved)
+    assert_solves("cmaes", problem_name)

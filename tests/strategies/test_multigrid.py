@@ -8,6 +8,7 @@ import pytest
 
 from evorec import Architecture, Budget, make_problem, search
 from strategies.multigrid import MultiGridSearch
+from tests.strategies.solving import PROBLEMS, assert_solves
 
 SPACE = Architecture.latch_ii()  # 3 free parameters
 
@@ -185,16 +186,6 @@ def test_state_round_trips_through_json_to_the_same_next_batch():
     assert (copy.s, copy.failures, copy.center[1]) == (strategy.s, strategy.failures, strategy.center[1])
 
 
-PROBLEMS = {
-    "parity": {"task": "parity", "task_params": {"lengths": (25, 50)}},
-    "latch_ii": {"task": "latch", "task_params": {"variant": "II"}},
-}
-
-
 @pytest.mark.parametrize("problem_name", sorted(PROBLEMS))
 def test_defaults_solve_parity_and_latch_ii_in_at_least_4_of_5_seeds(problem_name):
-    problem = make_problem(**PROBLEMS[problem_name])
-    results = [search("multigrid", problem, Budget(evaluations=100_000), seed=s) for s in range(5)]
-    solved = [r for r in results if r.solved]
-    assert len(solved) >= 4, [(r.solved, r.evaluations) for r in results]
-    assert all(r.train_error == 0.0 and r.evaluations <= 100_000 for r in solved)
+    assert_solves("multigrid", problem_name)
