@@ -8,14 +8,6 @@ from typing import Any
 import numpy as np
 
 
-def finite_number(value: Any, name: str) -> float:
-    """``value`` as a float; it must be a finite real number (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number; got {value!r}")
-    return float(value)
-
-
 def positive_number(value: Any, name: str) -> float:
     """A finite number > 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
