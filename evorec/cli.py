@@ -145,6 +145,8 @@ def _gradflow(args: argparse.Namespace) -> int:
         raise ValueError(f"--lags must be >= 0; got {args.lags}")
     if args.sequences < 1:
         raise ValueError(f"--sequences must be >= 1; got {args.sequences}")
+    if args.nets < 1:
+        raise ValueError(f"--nets must be >= 1; got {args.nets}")
     if args.n_hidden < 0:
         raise ValueError(f"--n-hidden must be >= 0; got {args.n_hidden}")
     lstm_scale = None if args.lstm_scale == 0 else args.lstm_scale
@@ -152,7 +154,8 @@ def _gradflow(args: argparse.Namespace) -> int:
         raise ValueError(f"--lstm-scale must be positive, or 0 to skip the LSTM; got {args.lstm_scale}")
     outcome = gradflow.run(args.task, _task_params(args.task_param), hidden=args.hidden, output=args.output,
                            n_hidden=args.n_hidden, scales=_number_list(args.scale, "--scale"), lags=args.lags,
-                           sequences=args.sequences, seed=args.seed, out=args.out, lstm_scale=lstm_scale)
+                           sequences=args.sequences, nets=args.nets, seed=args.seed, out=args.out,
+                           lstm_scale=lstm_scale)
 
     def verdict(factor: float) -> str:
         if factor != factor:  # NaN: fewer than two positive norms
@@ -161,13 +164,15 @@ def _gradflow(args: argparse.Namespace) -> int:
             return "~constant"
         return "decays" if factor < 1 else "grows"
 
-    rows = [("model", "scale", "fitted factor", "bound factor", "trend")]
-    for result in outcome.results:
-        rows.append((f"{args.n_hidden} hidden {args.hidden}/{args.output}", f"{result.scale:g}",
-                     f"{result.fitted_factor:.4g}", f"{result.bound_factor:.4g}", verdict(result.fitted_factor)))
+    rows = [("model", "scale", "fitted factor (median)", "nets growing", "bound factor (median)", "trend")]
+    for group in gradflow.by_scale(outcome.results):
+        growing = f"{round(group.fraction_growing * len(group.nets))}/{len(group.nets)}"
+        rows.append((f"{args.n_hidden} hidden {args.hidden}/{args.output}", f"{group.scale:g}",
+                     f"{group.median_factor:.4g}", growing,
+                     f"{group.median_bound_factor:.4g}", verdict(group.median_factor)))
     if outcome.lstm is not None:
         factor = outcome.lstm.fitted_factor
-        rows.append(("lstm cell state, no forget gate", f"{outcome.lstm.scale:g}", f"{factor:.4g}", "-",
+        rows.append(("lstm cell state, no forget gate", f"{outcome.lstm.scale:g}", f"{factor:.4g}", "-", "-",
                      verdict(factor)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for i, row in enumerate(rows):
@@ -175,7 +180,7 @@ def _gradflow(args: argparse.Namespace) -> int:
         if i == 0:
             print("  ".join("-" * width for width in widths))
     print(f"\nerror norm at lag q vs the bound (f'_max * ||W||)^q, q = 0..{args.lags}, mean over "
-          f"{args.sequences} sequences; wrote {outcome.csv_path}"
+          f"{args.sequences} sequences, median over {args.nets} nets per scale; wrote {outcome.csv_path}"
           + (f", {outcome.lstm_csv_path}" if outcome.lstm_csv_path else ""))
     if outcome.png_path is not None:
         print(f"plot: {outcome.png_path}")
@@ -236,11 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="hidden activation (default: sigmoid)")
     flow.add_argument("--output", choices=("sigmoid", "tanh", "linear"), default="sigmoid",
                       help="output activation (default: sigmoid)")
-    flow.add_argument("--n-hidden", type=int, default=4, help="hidden units of the fully recurrent net (default: 4)")
+    flow.add_argument("--n-hidden", type=int, default=32,
+                      help="hidden units of the fully recurrent net (default: 32; growth needs a large net)")
     flow.add_argument("--scale", default="1,4,16", help="weight scales r, weights uniform in [-r, r] "
                                                         "(comma-separated; default: 1,4,16)")
     flow.add_argument("--lags", type=int, default=50, help="largest lag Q (default: 50)")
     flow.add_argument("--sequences", type=int, default=20, help="sequences to average over (default: 20)")
+    flow.add_argument("--nets", type=int, default=10, help="random nets per scale; the table shows their median "
+                                                           "(default: 10)")
     flow.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     flow.add_argument("--lstm-scale", type=float, default=0.1,
                       help="LSTM initial weight scale; 0 skips the LSTM (default: 0.1)")

@@ -12,11 +12,13 @@ from evorec.batch import SequenceBatch
 from evorec.cli import main
 from evorec.gradflow import (
     bound_factor,
+    by_scale,
     error_norms,
     fit_factor,
     gradflow,
     lstm_cell_error_norms,
     recurrent_matrix,
+    run,
 )
 from evorec.network import Architecture
 from evorec.registry import make_task
@@ -181,6 +183,20 @@ def test_large_sigmoid_weights_can_make_errors_grow() -> None:
     assert small.fitted_factor < 1
 
 
+def test_random_sigmoid_nets_decay_at_small_scale_and_grow_at_large_in_a_large_net(tmp_path) -> None:
+    # The issue's `evorec gradflow --task parity --hidden sigmoid --scale 1,4,16` with the CLI's
+    # defaults (32 hidden units, 10 nets per scale): the median net decays at scale 1 and grows
+    # at 16; with 4 hidden units saturation wins and no scale grows (gradflow.run docstring).
+    outcome = run("parity", scales=(1.0, 16.0), lags=30, sequences=10, nets=10, seed=1, lstm_scale=None,
+                  plot_png=False, out=tmp_path)
+    small, large = by_scale(outcome.results)
+    assert small.median_factor < 1 and small.fraction_growing == 0
+    assert large.median_factor > 1 and large.fraction_growing > 0.5
+    tiny = run("parity", n_hidden=4, scales=(16.0,), lags=30, sequences=10, nets=10, seed=1, lstm_scale=None,
+               plot_png=False, out=tmp_path)
+    assert by_scale(tiny.results)[0].median_factor < 1
+
+
 def test_fit_factor_is_geometric_and_skips_zeros() -> None:
     q = np.arange(10)
     assert fit_factor(q, 3.0 * 0.5**q) == pytest.approx(0.5)
@@ -260,14 +276,15 @@ def test_lstm_cell_error_matches_finite_differences() -> None:
 def test_cli_gradflow_writes_csv_and_prints_table(tmp_path, capsys) -> None:
     status = main(["gradflow", "--task", "parity", "--task-param", "lengths=30", "--hidden", "sigmoid",
                    "--output", "sigmoid", "--n-hidden", "3", "--scale", "1,4,16", "--lags", "20",
-                   "--sequences", "5", "--seed", "0", "--out", str(tmp_path)])
+                   "--sequences", "5", "--nets", "2", "--seed", "0", "--out", str(tmp_path)])
     assert status == 0
     out = capsys.readouterr().out
     assert "fitted factor" in out and "bound factor" in out and "lstm" in out
     with open(tmp_path / "gradflow.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["scale", "q", "mean_norm", "bound"]
-    assert len(rows) == 3 * 21
+    assert list(rows[0]) == ["scale", "net", "q", "mean_norm", "bound"]
+    assert len(rows) == 3 * 2 * 21
+    assert {(float(row["scale"]), int(row["net"])) for row in rows} == {(s, n) for s in (1, 4, 16) for n in (0, 1)}
     for row in rows:
         assert float(row["mean_norm"]) <= float(row["bound"]) * (1 + 1e-9)
     assert {float(row["scale"]) for row in rows} == {1.0, 4.0, 16.0}
@@ -292,6 +309,7 @@ def test_cli_gradflow_without_matplotlib_skips_the_plot(tmp_path, capsys, monkey
     (["--lags", "500"], "lags"),
     (["--lags", "-1"], "--lags"),
     (["--sequences", "0"], "--sequences"),
+    (["--nets", "0"], "--nets"),
     (["--n-hidden", "-2"], "--n-hidden"),
     (["--task-param", "lengths"], "--task-param"),
     (["--task-param", "wavelength=3"], "wavelength"),
