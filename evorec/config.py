@@ -44,7 +44,7 @@ SECTIONS = {
     "fitness": ("name", "params"),
     "data": ("train_size", "test_size"),
     "parallel": ("n_jobs", "backend", "scheduler"),
-    "strategy": ("name", "label", "params"),
+    "strategy": ("name", "label", "params", "budget"),
 }
 DEFAULT_SEEDS = 10
 
@@ -332,11 +332,14 @@ def _expand(experiment: Experiment, errors: _Errors) -> list[RunSpec]:
             continue
         task, architecture, fitness, data, budget, strategies = resolved
         for strategy in strategies:
+            # A strategy's own budget replaces the experiment's (e.g. fewer sequences for the
+            # costly gradient methods, in the same units).
+            strategy_budget = strategy.pop("budget", None) or budget
             for seed in experiment.seeds:
                 run_id = _run_id(cell, strategy["label"], seed)
                 runs.append(RunSpec(run_id, cell, strategy["label"], seed,
                                     _entropy(experiment.seed, run_id), task, architecture, fitness, data,
-                                    budget, strategy))
+                                    strategy_budget, strategy))
     # A grid makes one error per cell; say each once.
     errors.lines[:] = list(dict.fromkeys(errors.lines))
     return runs
@@ -377,11 +380,8 @@ def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[st
         fitness_doc = _section(fitness_doc, ("fitness",), "fitness", err)
     if None in (task_doc, budget_doc, data_doc):
         return None
-    try:
-        Budget(**budget_doc)  # checks the limits
-    except ValueError as error:
-        field_name = str(error).split()[0].removeprefix("budget.")
-        err(("budget", field_name) if field_name in budget_doc else ("budget",), str(error))
+    budget = _budget(budget_doc, ("budget",), err)
+    if budget is None:
         return None
     data = {"train_size": data_doc.get("train_size", 100), "test_size": data_doc.get("test_size", 100)}
     for key, value in data.items():
@@ -396,7 +396,7 @@ def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[st
         return None
     arch_doc = doc.get("architecture")
     return (task_doc | {"params": task_doc.get("params", {})}, arch_doc, fitness_doc, data,
-            {k: v for k, v in budget_doc.items() if v is not None}, strategies)
+            budget, strategies)
 
 
 def _section(value: Any, path: Path_, kind: str, err) -> dict[str, Any] | None:
@@ -481,6 +481,17 @@ def _architecture(spec: Any, task, err) -> Architecture | None:
     return arch
 
 
+def _budget(doc: dict[str, Any], path: Path_, err) -> dict[str, Any] | None:
+    """The limits of a budget section, checked; None (after an error) when they are wrong."""
+    try:
+        Budget(**doc)
+    except ValueError as error:
+        field_name = str(error).split()[0].removeprefix("budget.")
+        err(path + ((field_name,) if field_name in doc else ()), str(error))
+        return None
+    return {k: v for k, v in doc.items() if v is not None}
+
+
 def _strategies(value: Any, architecture: Architecture | None, err) -> list[dict[str, Any]] | None:
     if not isinstance(value, list) or not value:
         err(("strategies",), "must be a non-empty list of strategies, each {name: ..., params: {...}}")
@@ -502,5 +513,11 @@ def _strategies(value: Any, architecture: Architecture | None, err) -> list[dict
         labels.add(label)
         if architecture is not None and _build(STRATEGIES, spec, path, err, architecture, rng) is None:
             continue
-        resolved.append({"name": spec["name"], "label": label, "params": spec.get("params", {})})
+        entry = {"name": spec["name"], "label": label, "params": spec.get("params", {})}
+        if "budget" in spec:
+            budget_doc = _section(spec["budget"], path + ("budget",), "budget", err)
+            entry["budget"] = None if budget_doc is None else _budget(budget_doc, path + ("budget",), err)
+            if entry["budget"] is None:
+                continue
+        resolved.append(entry)
     return resolved if len(resolved) == len(value) else None

@@ -201,6 +201,15 @@ def test_seeds_as_list_without_grid():
     assert len({spec.run_id for spec in experiment.runs}) == 3
 
 
+def test_a_strategys_own_budget_replaces_the_experiments_for_its_runs():
+    experiment = load(VALID / "strategy_budgets.yaml")
+    assert len(experiment.runs) == 2 * 2 * 2
+    for spec in experiment.runs:
+        expected = {"sequences": 2000, "seconds": 30} if spec.label == "bptt" else {"sequences": 100000}
+        assert spec.budget == expected
+        assert "budget" not in spec.strategy
+
+
 def _entropies(path: Path) -> dict[str, tuple[int, ...]]:
     return {spec.run_id: spec.entropy for spec in load(path).runs}
 
