@@ -63,6 +63,10 @@ class Problem:
         """Score candidates on the training set (``data="train"``) or the test set."""
         if data not in ("train", "test"):
             raise ValueError(f"data must be 'train' or 'test'; got {data!r}")
+        if self.task.closed_loop:
+            return self.task.evaluate(self.population(candidates), getattr(self, data), self.fitness,
+                                      self.criterion, early_exit=early_exit, memory_budget=self.memory_budget,
+                                      n_jobs=self.n_jobs)
         return evaluate(self.population(candidates), getattr(self, data), self.fitness, self.criterion,
                         early_exit=early_exit, memory_budget=self.memory_budget, n_jobs=self.n_jobs)
 

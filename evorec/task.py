@@ -15,6 +15,13 @@ class Task:
 
     Subclasses set ``name``, ``n_in`` and ``n_out`` and implement :meth:`sample`,
     :meth:`default_architecture` and :meth:`criterion`.
+
+    A *closed-loop* task (an agent whose outputs decide its next inputs, like the ant) sets
+    ``closed_loop = True`` and implements ``evaluate(population, batch, fitness, criterion, *,
+    early_exit, memory_budget, n_jobs) -> Evaluation``, driving the networks itself with
+    :class:`evorec.stepper.Stepper`; :meth:`evorec.problem.Problem.evaluate` calls it instead
+    of the sequence evaluator.  Its ``sample`` still returns a SequenceBatch describing the
+    episodes (their lengths and the scored targets).
     """
 
     name: str = ""
@@ -22,6 +29,8 @@ class Task:
     n_out: int = 0
     #: Registered name of the fitness function used when an experiment names none.
     default_fitness: str = "mse"
+    #: True for tasks whose inputs depend on the networks' outputs (see the class docstring).
+    closed_loop: bool = False
 
     def sample(self, n: int, rng: np.random.Generator) -> SequenceBatch:
         """Draw ``n`` sequences as the source paper defines them."""

@@ -89,6 +89,9 @@ class BPTT(Strategy):
         self._problem: Problem | None = None
 
     def bind(self, problem: Problem) -> None:
+        if problem.task.closed_loop:
+            raise ValueError(f"{type(self).__name__} trains on given sequences and cannot run the closed-loop "
+                             f"task {problem.task.name!r}; use a gradient-free strategy")
         self._problem = problem
 
     def ask(self) -> np.ndarray:

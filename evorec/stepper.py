@@ -1,0 +1,76 @@
+"""The network step function, for closed-loop tasks that drive the networks themselves.
+
+An agent task (the ant on the Santa Fe trail) cannot hand the evaluator its inputs in
+advance: each input depends on the previous outputs.  :class:`Stepper` runs a whole
+population in lock-step over several environments each, one time step per call, with the
+same semantics and the same tanh-space arithmetic as :func:`evorec.evaluate` (see that
+module's docstring), so a network behaves identically in both.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .evaluate import _compile
+from .network import Population
+
+
+class Stepper:
+    """Step ``P`` networks over ``n_envs`` environments each, one time step per call.
+
+    Parameters
+    ----------
+    population : Population
+        The networks; all activations start at 0 (DESIGN.md).
+    n_envs : int
+        Environments (independent sequences) per network.
+
+    Examples
+    --------
+    >>> stepper = Stepper(population, n_envs=1)
+    >>> y = stepper.step(x)            # x: (P, n_in, n_envs) -> y: (P, n_out, n_envs)
+    """
+
+    def __init__(self, population: Population, n_envs: int) -> None:
+        if isinstance(n_envs, bool) or not isinstance(n_envs, (int, np.integer)) or n_envs < 1:
+            raise ValueError(f"n_envs must be an integer >= 1; got {n_envs!r}")
+        self.architecture = population.architecture
+        self.n_envs = int(n_envs)
+        self._net = _compile(self.architecture, population.W_h, population.W_y)
+        self.reset()
+
+    @property
+    def n_networks(self) -> int:
+        return self._net.W_h.shape[0]
+
+    def reset(self) -> None:
+        """Start every environment afresh: bias 1, all activations 0."""
+        D = self._net.initial.size
+        # (network, unit, environment): one batched product per unit group and step.
+        self._state = np.empty((self.n_networks, D, self.n_envs))
+        self._state[:] = self._net.initial[None, :, None]
+
+    def step(self, inputs: np.ndarray) -> np.ndarray:
+        """Feed one step of inputs and return the outputs of that step.
+
+        Parameters
+        ----------
+        inputs : array_like, shape (P, n_in, n_envs)
+            Anything that broadcasts to it.
+
+        Returns
+        -------
+        ndarray, shape (P, n_out, n_envs)
+            Real output activations (sigmoid outputs in [0, 1]).
+        """
+        arch, net, state = self.architecture, self._net, self._state
+        n_in, H = arch.n_in, arch.n_hidden
+        state[:, 1:1 + n_in] = inputs
+        h_rows, y_rows = slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, None)
+        with np.errstate(all="ignore"):
+            if H:
+                pre = net.W_h @ state
+                state[:, h_rows] = np.tanh(pre) if net.squash_h else pre
+            pre = net.W_y @ state
+            state[:, y_rows] = np.tanh(pre) if net.squash_y else pre
+        return state[:, y_rows] * net.out_scale[:, None] + net.out_shift[:, None]
