@@ -121,3 +121,192 @@ def test_latching_network_gets_every_sequence_right(N):
     batch = task.sample(100, np.random.default_rng(6))
     result = evorec.evaluate(pop, batch, evorec.make_fitness("mse"), task.criterion())
     np.testing.assert_array_equal(result.wrong, [0, 100])
+
+
+# ============================================ LSTM97 variants 3a / 3b / 3c and the length rule
+# LITERATURE.md, "LSTM97 tasks", experiment 3.
+def first_elements(batch, N):
+    return batch.inputs[:, :N, 0]
+
+
+def final_targets(batch):
+    return batch.targets[np.arange(len(batch)), batch.lengths - 1, 0]
+
+
+@pytest.mark.parametrize(("variant", "expected"), [
+    ("bsf94", {"N": 1, "T": None, "lengths": (500, 600), "targets": (1.0, 0.0), "tolerance": 0.1,
+               "informative_noise": False, "target_noise_var": 0.0}),
+    ("3a", {"N": 3, "T": 100, "lengths": (100, 110), "targets": (1.0, 0.0), "tolerance": 0.2,
+            "informative_noise": False, "target_noise_var": 0.0}),
+    ("3b", {"N": 3, "T": 100, "lengths": (100, 110), "targets": (1.0, 0.0), "tolerance": 0.2,
+            "informative_noise": True, "target_noise_var": 0.0}),
+    ("3c", {"N": 3, "T": 100, "lengths": (100, 110), "targets": (0.2, 0.8), "tolerance": 0.1,
+            "informative_noise": True, "target_noise_var": 0.1}),
+])
+def test_variant_defaults(variant, expected):
+    task = evorec.make_task("two_sequence", variant=variant)
+    assert {key: getattr(task, key) for key in expected} == expected
+    assert task.noise_var == 0.2
+    assert task.criterion().tol == expected["tolerance"]
+    assert task.scored_target == "noise_free"
+
+
+@pytest.mark.parametrize(("params", "lengths"), [
+    ({"variant": "3a", "T": 100}, (100, 110)),
+    ({"variant": "3a", "T": 1000}, (1000, 1100)),
+    ({"variant": "3a", "T": 25}, (25, 27)),                          # T // 10, rounded down
+    ({"variant": "3a", "T": 100, "length_rule": "bsf94"}, (50, 100)),
+    ({"T": 100}, (50, 100)),                                          # bsf94 flavour: [T/2, T]
+    ({"T": 51}, (25, 51)),
+    ({"T": 100, "length_rule": "lstm97"}, (100, 110)),
+    ({"variant": "3b", "lengths": (30, 40)}, (30, 40)),               # explicit lengths, no T
+    ({"variant": "3c", "lengths": 12}, (12, 12)),
+    ({"variant": "3a", "T": 100, "lengths": (100, 110)}, (100, 110)),  # both, consistent
+    ({"T": 40, "lengths": [20, 40]}, (20, 40)),
+])
+def test_lengths_from_t_and_the_length_rule(params, lengths):
+    task = evorec.make_task("two_sequence", **params)
+    assert task.lengths == lengths
+    batch = task.sample(400, np.random.default_rng(10))
+    assert batch.lengths.min() == lengths[0] and batch.lengths.max() == lengths[1]
+
+
+@pytest.mark.parametrize("variant", ["3a", "3b", "3c"])
+def test_lstm97_lengths_uniform_over_t_to_t_plus_a_tenth(variant):
+    batch = evorec.make_task("two_sequence", variant=variant).sample(3000, np.random.default_rng(11))
+    counts = np.bincount(batch.lengths - 100, minlength=11)
+    assert counts.size == 11 and np.all(np.abs(counts / 3000 - 1 / 11) < 0.02)
+
+
+@pytest.mark.parametrize("variant", ["3a", "3b", "3c"])
+def test_noise_has_variance_0_2_and_is_gaussian(variant):
+    task = evorec.make_task("two_sequence", variant=variant)
+    batch = task.sample(600, np.random.default_rng(12))
+    noise = noise_part(batch, 3)
+    assert noise.size > 50_000
+    assert abs(noise.mean()) < 0.01
+    assert abs(noise.var() - 0.2) < 0.01  # std sqrt(0.2) = 0.447, not 0.2 (variance 0.04)
+    assert abs(np.mean(np.abs(noise) < math.sqrt(0.2)) - 0.6827) < 0.01
+
+
+def test_3a_informative_elements_are_exact():
+    batch = evorec.make_task("two_sequence", variant="3a").sample(200, np.random.default_rng(13))
+    sign = np.where(batch.labels == 0, 1.0, -1.0)
+    np.testing.assert_array_equal(first_elements(batch, 3), np.repeat(sign[:, None], 3, axis=1))
+    np.testing.assert_array_equal(final_targets(batch), np.where(batch.labels == 0, 1.0, 0.0))
+
+
+@pytest.mark.parametrize("variant", ["3b", "3c"])
+def test_informative_elements_carry_the_same_noise(variant):
+    batch = evorec.make_task("two_sequence", variant=variant).sample(20000, np.random.default_rng(14))
+    sign = np.where(batch.labels == 0, 1.0, -1.0)
+    deviation = (first_elements(batch, 3) - sign[:, None]).ravel()
+    assert abs(deviation.mean()) < 0.01
+    assert abs(deviation.var() - 0.2) < 0.01
+    assert abs(np.mean(np.abs(deviation) < math.sqrt(0.2)) - 0.6827) < 0.01
+
+
+def test_informative_noise_and_n_parameters():
+    batch = evorec.make_task("two_sequence", variant="3a", N=1, informative_noise=True) \
+        .sample(4000, np.random.default_rng(15))
+    sign = np.where(batch.labels == 0, 1.0, -1.0)
+    assert abs((batch.inputs[:, 0, 0] - sign).var() - 0.2) < 0.02
+    assert not np.any(np.isin(batch.inputs[:, 1, 0], (1.0, -1.0)))
+
+
+def test_3c_targets_are_noise_free_by_default_and_the_criterion_tests_them():
+    task = evorec.make_task("two_sequence", variant="3c")
+    batch = task.sample(300, np.random.default_rng(16))
+    clean = np.where(batch.labels == 0, 0.2, 0.8)
+    np.testing.assert_array_equal(final_targets(batch), clean)
+    targets, _, _ = batch.scored_targets()
+    criterion = task.criterion()
+    for err, right in ((0.099, True), (-0.099, True), (0.1, False), (-0.101, False)):
+        assert criterion.entry_correct(targets[None] + err, targets).all() == right
+
+
+def test_3c_noisy_targets_carry_variance_0_1():
+    rng_seed = 17
+    clean = evorec.make_task("two_sequence", variant="3c").sample(20000, np.random.default_rng(rng_seed))
+    noisy = evorec.make_task("two_sequence", variant="3c", scored_target="noisy") \
+        .sample(20000, np.random.default_rng(rng_seed))
+    # Same sequences; only the stored target differs, by Gaussian noise of variance 0.1.
+    np.testing.assert_array_equal(clean.inputs, noisy.inputs)
+    np.testing.assert_array_equal(clean.labels, noisy.labels)
+    noise = final_targets(noisy) - final_targets(clean)
+    assert abs(noise.mean()) < 0.01
+    assert abs(noise.var() - 0.1) < 0.005
+    assert abs(np.mean(np.abs(noise) < math.sqrt(0.1)) - 0.6827) < 0.01
+
+
+def test_noisy_scored_target_without_target_noise_is_the_clean_target():
+    params = {"variant": "3a", "scored_target": "noisy"}
+    a = evorec.make_task("two_sequence", **params).sample(50, np.random.default_rng(18))
+    np.testing.assert_array_equal(final_targets(a), np.where(a.labels == 0, 1.0, 0.0))
+
+
+@pytest.mark.parametrize(("variant", "tol"), [("3a", 0.2), ("3b", 0.2)])
+def test_3a_3b_criterion_tolerance(variant, tol):
+    task = evorec.make_task("two_sequence", variant=variant)
+    targets = np.array([[1.0], [0.0]])
+    outputs = np.array([[[1.0 - 0.99 * tol], [0.0 + tol]]])
+    np.testing.assert_array_equal(task.criterion().entry_correct(outputs, targets), [[True, False]])
+
+
+@pytest.mark.parametrize("variant", ["3a", "3b", "3c"])
+def test_lstm97_variants_keep_balanced_shuffled_classes(variant):
+    labels = evorec.make_task("two_sequence", variant=variant).sample(100, np.random.default_rng(19)).labels
+    assert np.sum(labels == 0) == 50 and np.any(labels[:-1] > labels[1:])
+
+
+@pytest.mark.parametrize(("params", "param"), [
+    ({"variant": "3d"}, "variant"),
+    ({"variant": None}, "variant"),
+    ({"variant": ["3a"]}, "variant"),
+    ({"variant": "3a", "T": 0}, r"\bT\b"),
+    ({"variant": "3a", "T": None}, r"\bT\b"),
+    ({"variant": "3a", "T": 100.0}, r"\bT\b"),
+    ({"variant": "3a", "T": 3}, r"\bT\b"),                           # shorter than N + 1 = 4
+    ({"T": 7, "N": 3}, r"\bT\b"),                                     # bsf94 rule: 3..7
+    ({"variant": "3a", "length_rule": "bengio"}, "length_rule"),
+    ({"lengths": (20, 40), "length_rule": "lstm97"}, "length_rule"),  # no T to apply it to
+    ({"length_rule": "bsf94"}, "length_rule"),
+    ({"variant": "3a", "T": 100, "lengths": (100, 120)}, "lengths"),  # both, inconsistent
+    ({"T": 100, "lengths": (100, 110)}, "lengths"),
+    ({"variant": "3a", "lengths": None}, "lengths"),
+    ({"variant": "3b", "informative_noise": "yes"}, "informative_noise"),
+    ({"variant": "3c", "target_noise_var": -0.1}, "target_noise_var"),
+    ({"variant": "3c", "target_noise_var": None}, "target_noise_var"),
+    ({"variant": "3c", "scored_target": "clean"}, "scored_target"),
+    ({"variant": "3c", "N": 0}, r"\bN\b"),
+    ({"variant": "3c", "tolerance": 0}, "tolerance"),
+    ({"variant": "3c", "targets": (0.2,)}, "targets"),
+])
+def test_bad_lstm97_parameters_are_named(params, param):
+    with pytest.raises(ValueError, match=param):
+        evorec.make_task("two_sequence", **params)
+
+
+@pytest.mark.parametrize("variant", ["3a", "3b"])
+def test_latching_network_solves_lstm97_variants(variant):
+    # The hand-built latch of test_latching_network_gets_every_sequence_right.  It latches the
+    # sign of the first element: exact in 3a, so every sequence is right (and wrong with the
+    # output weight's sign flipped).  In 3b the first element is +-1 plus noise of sd 0.447 and
+    # has the wrong sign with probability P(Z > 2.24) = 1.25 %: those few sequences latch the
+    # wrong class, and the flipped net gets exactly them right.
+    task = evorec.make_task("two_sequence", variant=variant)
+    arch = Architecture.fully_recurrent(1, 1, 1, hidden="tanh", output="sigmoid")
+    src = arch.source_slices()
+    x, h = src["input"].start, src["hidden"].start
+    W_h = np.zeros((2, 1, arch.n_units))
+    W_h[:, 0, x], W_h[:, 0, h] = 2.0, 20.0
+    W_y = np.zeros((2, 1, arch.n_units))
+    W_y[:, 0, h] = [10.0, -10.0]
+    pop = Population.from_weights(arch, W_h, W_y)
+    batch = task.sample(200, np.random.default_rng(20))
+    result = evorec.evaluate(pop, batch, evorec.make_fitness("mse"), task.criterion())
+    assert result.wrong[0] + result.wrong[1] == 200
+    if variant == "3a":
+        assert result.wrong[0] == 0
+    else:
+        assert 0 <= result.wrong[0] <= 10  # 2.5 expected
