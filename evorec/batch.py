@@ -23,6 +23,10 @@ class SequenceBatch:
         Length of each sequence, ``1 <= lengths[b] <= T``.
     labels : ndarray of int, shape (B,), optional
         Class of each sequence, for tasks that have classes.
+    criterion_targets : ndarray, shape (B, T, n_out), optional
+        What the success criterion compares outputs with, when it differs from what the
+        fitness (and training) sees -- LSTM97's 3c trains on noisy targets but counts an
+        output right by its distance to the noise-free one.  Default: ``targets``.
     """
 
     inputs: np.ndarray
@@ -30,6 +34,7 @@ class SequenceBatch:
     target_mask: np.ndarray
     lengths: np.ndarray
     labels: np.ndarray | None = None
+    criterion_targets: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -57,6 +62,11 @@ class SequenceBatch:
             if labels.shape != (B,):
                 raise ValueError(f"labels must have shape ({B},); got {labels.shape}")
             set_(self, "labels", labels)
+        if self.criterion_targets is not None:
+            clean = np.asarray(self.criterion_targets, dtype=float)
+            if clean.shape != targets.shape:
+                raise ValueError(f"criterion_targets must have the targets' shape {targets.shape}; got {clean.shape}")
+            set_(self, "criterion_targets", clean)
         for name, value in (("inputs", inputs), ("targets", targets), ("target_mask", mask),
                             ("lengths", lengths.astype(np.int64))):
             set_(self, name, value)
@@ -86,8 +96,9 @@ class SequenceBatch:
         lengths = self.lengths[index]
         T = int(lengths.max()) if lengths.size else 0
         labels = None if self.labels is None else self.labels[index]
+        clean = None if self.criterion_targets is None else self.criterion_targets[index, :T]
         return SequenceBatch(self.inputs[index, :T], self.targets[index, :T],
-                             self.target_mask[index, :T], lengths, labels)
+                             self.target_mask[index, :T], lengths, labels, clean)
 
     def scored_targets(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The scored entries, in sequence order then time order.
@@ -101,3 +112,8 @@ class SequenceBatch:
         """
         sequence, step = np.nonzero(self.target_mask)
         return self.targets[sequence, step], sequence, step
+
+    def scored_criterion_targets(self) -> np.ndarray:
+        """``criterion_targets`` (or ``targets``) at the scored entries, shape ``(N, n_out)``."""
+        source = self.targets if self.criterion_targets is None else self.criterion_targets
+        return source[np.nonzero(self.target_mask)]

@@ -273,6 +273,7 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
     if early_exit_block < 1 or memory_budget < 1:
         raise ValueError("early_exit_block and memory_budget must be positive integers")
     targets, entry_seq, entry_step = batch.scored_targets()
+    judged = batch.scored_criterion_targets()
     n_entries, P = entry_seq.size, len(population)
     blocks = _make_blocks(batch, early_exit_block if early_exit else batch.n_sequences,
                           entry_seq, entry_step)
@@ -296,7 +297,7 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
             seen[alive[:, None], entries] = True
             if not early_exit:
                 return None
-            keep = criterion.entry_correct(values, targets[entries]).all(axis=1)
+            keep = criterion.entry_correct(values, judged[entries]).all(axis=1)
             steps[alive[~keep]] += block.steps_through[t]
             running[alive[~keep]] = False
             return keep
@@ -310,7 +311,7 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
                       lambda t, out, rows, alive=alive: on_event(t, out, alive[rows]))
             steps[alive[running[alive]]] += block.steps_through[-1]
         return score_outputs(store, seen, running, targets, entry_seq, batch.n_sequences, fitness,
-                      criterion) + (sequences, steps)
+                             criterion, judged) + (sequences, steps)
 
     with np.errstate(all="ignore"):
         starts = range(0, P, chunk)
@@ -338,14 +339,16 @@ def _select(net: _Compiled, rows: np.ndarray) -> _Compiled:
 
 def score_outputs(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, targets: np.ndarray,
                   entry_seq: np.ndarray, n_sequences: int, fitness: Fitness,
-                  criterion: Criterion) -> tuple[np.ndarray, ...]:
+                  criterion: Criterion, criterion_targets: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """Loss, wrong count, solved and complete flags from gathered outputs at the scored entries.
 
     The one place where outputs become scores, shared by every model that scores through the
     evaluator's semantics (the LSTM baseline too): non-finite outputs get ``fitness.worst``,
     a sequence is right when all its entries are, entries not ``seen`` do not count as wrong.
+    The criterion compares with ``criterion_targets`` when given (default ``targets``).
     """
-    entry_ok = criterion.entry_correct(store, targets) | ~seen
+    judged = targets if criterion_targets is None else criterion_targets
+    entry_ok = criterion.entry_correct(store, judged) | ~seen
     wrong = n_sequences - per_sequence_all(entry_ok, entry_seq).sum(axis=1)
     loss = np.full(store.shape[0], np.inf)
     if complete.any():

@@ -81,12 +81,21 @@ def balanced_labels(n: int, n_classes: int, rng: np.random.Generator) -> np.ndar
 
 
 def end_target_batch(inputs: np.ndarray, lengths: np.ndarray, final_targets: np.ndarray,
-                     labels: np.ndarray) -> SequenceBatch:
-    """A batch whose only scored step is the last step of each sequence."""
+                     labels: np.ndarray, final_criterion_targets: np.ndarray | None = None) -> SequenceBatch:
+    """A batch whose only scored step is the last step of each sequence.
+
+    ``final_criterion_targets`` (optional, shape of ``final_targets``) become the batch's
+    ``criterion_targets`` at those steps.
+    """
     B, T = inputs.shape[:2]
-    targets = np.zeros((B, T, final_targets.shape[1]))
-    mask = np.zeros((B, T), dtype=bool)
     last = lengths - 1
-    targets[np.arange(B), last] = final_targets
+
+    def at_last(values: np.ndarray) -> np.ndarray:
+        full = np.zeros((B, T, values.shape[1]))
+        full[np.arange(B), last] = values
+        return full
+
+    mask = np.zeros((B, T), dtype=bool)
     mask[np.arange(B), last] = True
-    return SequenceBatch(inputs, targets, mask, lengths, labels)
+    clean = None if final_criterion_targets is None else at_last(final_criterion_targets)
+    return SequenceBatch(inputs, at_last(final_targets), mask, lengths, labels, clean)

@@ -249,7 +249,7 @@ class LSTMStrategy(BPTT):
         P, B = len(params), batch.n_sequences
         seen, complete = np.ones(outputs.shape[:2], dtype=bool), np.ones(P, dtype=bool)
         loss, wrong, solved, complete = score_outputs(outputs, seen, complete, targets, sequence, B, problem.fitness,
-                                               problem.criterion)
+                                                      problem.criterion, batch.scored_criterion_targets())
         return Evaluation(loss, wrong, solved, complete, np.full(P, B, dtype=np.int64),
                           np.full(P, int(batch.lengths.sum()), dtype=np.int64), B)
 

@@ -32,7 +32,6 @@ VARIANTS = {
            "informative_noise": True, "target_noise_var": 0.1},
 }
 LENGTH_RULES = ("bsf94", "lstm97")
-SCORED_TARGETS = ("noise_free", "noisy")
 #: Lengths of the BSF94 / RG flavour when neither ``lengths`` nor ``T`` is given (RG).
 RG_LENGTHS = (500, 600)
 #: ``T`` of the LSTM97 variants when neither ``lengths`` nor ``T`` is given (our choice).
@@ -65,7 +64,9 @@ class TwoSequence(TwoClassTask):
     - ``"3c"``: targets 0.2 / 0.8 with Gaussian target noise of variance 0.1; right if
       ``|output - noise-free target| < 0.1``.  The informative elements are noisy as in 3b
       (our choice: LITERATURE.md does not say; as we recall it, LSTM97 describes 3c as a
-      modification of 3b).  See ``scored_target`` for how the target noise is represented.
+      modification of 3b).  The batch's ``targets`` carry the target noise (what a fitness
+      and training see) and its ``criterion_targets`` the noise-free targets (what the
+      success criterion compares with).
 
     Every parameter shown as ``<variant default>`` takes the variant's value when left out.
 
@@ -96,17 +97,6 @@ class TwoSequence(TwoClassTask):
         Add the Gaussian noise to the first N elements too.
     target_noise_var : float, default 0.1 for 3c, 0 otherwise
         Variance of the Gaussian noise LSTM97 adds to the target (mean 0).
-    scored_target : {"noise_free", "noisy"}, default "noise_free"
-        Which target the batch stores.  A batch has one target array, read both by the
-        fitness (the training signal) and by the criterion (the success test), so it cannot
-        hold LSTM97's noisy training target and its noise-free test target at once.
-        ``"noise_free"`` (our default): the criterion is exactly LSTM97's
-        ``|output - noise-free target| < tolerance``, but the fitness trains on the
-        noise-free target as well, so the target noise of 3c is *not represented* (and
-        ``target_noise_var`` has no effect).  ``"noisy"``: the target noise is drawn and
-        stored, so the fitness trains on LSTM97's noisy signal, but the criterion then
-        compares with the noisy target too -- stricter than LSTM97's test (with variance
-        0.1 most sequences fail it even for a perfect net), so use it with a fitness only.
 
     Notes
     -----
@@ -122,7 +112,7 @@ class TwoSequence(TwoClassTask):
     def __init__(self, lengths=VARIANT_DEFAULT, N=VARIANT_DEFAULT, noise_var: float = 0.2,
                  targets=VARIANT_DEFAULT, tolerance=VARIANT_DEFAULT, variant: str = "bsf94",
                  T=VARIANT_DEFAULT, length_rule=VARIANT_DEFAULT, informative_noise=VARIANT_DEFAULT,
-                 target_noise_var=VARIANT_DEFAULT, scored_target: str = "noise_free") -> None:
+                 target_noise_var=VARIANT_DEFAULT) -> None:
         if not isinstance(variant, str) or variant not in VARIANTS:
             raise ValueError(f"variant must be one of {', '.join(map(repr, VARIANTS))}; got {variant!r}")
         self.variant = variant
@@ -142,9 +132,6 @@ class TwoSequence(TwoClassTask):
         self.targets = (float(targets[0]), float(targets[1]))
         self.informative_noise = boolean(pick("informative_noise", informative_noise), "informative_noise")
         self.target_noise_var = check_nonnegative(pick("target_noise_var", target_noise_var), "target_noise_var")
-        if scored_target not in SCORED_TARGETS:
-            raise ValueError(f"scored_target must be 'noise_free' or 'noisy'; got {scored_target!r}")
-        self.scored_target = scored_target
 
     def _resolve_lengths(self, lengths, T, length_rule, default) -> tuple[int | None, str | None, object]:
         """``(T, length_rule, lengths)`` after the precedence rules (see the class docstring)."""
@@ -182,7 +169,8 @@ class TwoSequence(TwoClassTask):
         else:
             inputs[:, : self.N] = sign
         inputs[~running] = 0.0
-        target = np.asarray(self.targets)[labels]
-        if self.scored_target == "noisy" and self.target_noise_var:
-            target = target + rng.normal(0.0, np.sqrt(self.target_noise_var), size=target.shape)
-        return end_target_batch(inputs[:, :, None], lengths, target[:, None], labels)
+        clean = np.asarray(self.targets)[labels]
+        if not self.target_noise_var:
+            return end_target_batch(inputs[:, :, None], lengths, clean[:, None], labels)
+        noisy = clean + rng.normal(0.0, np.sqrt(self.target_noise_var), size=clean.shape)
+        return end_target_batch(inputs[:, :, None], lengths, noisy[:, None], labels, clean[:, None])

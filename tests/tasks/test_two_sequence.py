@@ -148,7 +148,6 @@ def test_variant_defaults(variant, expected):
     assert {key: getattr(task, key) for key in expected} == expected
     assert task.noise_var == 0.2
     assert task.criterion().tol == expected["tolerance"]
-    assert task.scored_target == "noise_free"
 
 
 @pytest.mark.parametrize(("params", "lengths"), [
@@ -214,35 +213,47 @@ def test_informative_noise_and_n_parameters():
     assert not np.any(np.isin(batch.inputs[:, 1, 0], (1.0, -1.0)))
 
 
-def test_3c_targets_are_noise_free_by_default_and_the_criterion_tests_them():
+def test_3c_targets_are_noisy_and_the_criterion_tests_the_noise_free_ones():
     task = evorec.make_task("two_sequence", variant="3c")
-    batch = task.sample(300, np.random.default_rng(16))
+    batch = task.sample(20000, np.random.default_rng(16))
     clean = np.where(batch.labels == 0, 0.2, 0.8)
-    np.testing.assert_array_equal(final_targets(batch), clean)
-    targets, _, _ = batch.scored_targets()
-    criterion = task.criterion()
-    for err, right in ((0.099, True), (-0.099, True), (0.1, False), (-0.101, False)):
-        assert criterion.entry_correct(targets[None] + err, targets).all() == right
-
-
-def test_3c_noisy_targets_carry_variance_0_1():
-    rng_seed = 17
-    clean = evorec.make_task("two_sequence", variant="3c").sample(20000, np.random.default_rng(rng_seed))
-    noisy = evorec.make_task("two_sequence", variant="3c", scored_target="noisy") \
-        .sample(20000, np.random.default_rng(rng_seed))
-    # Same sequences; only the stored target differs, by Gaussian noise of variance 0.1.
-    np.testing.assert_array_equal(clean.inputs, noisy.inputs)
-    np.testing.assert_array_equal(clean.labels, noisy.labels)
-    noise = final_targets(noisy) - final_targets(clean)
+    targets, sequence, step = batch.scored_targets()
+    judged = batch.scored_criterion_targets()
+    np.testing.assert_array_equal(judged[:, 0], clean[sequence])
+    np.testing.assert_array_equal(step, batch.lengths - 1)
+    # The fitness (and training) sees the noisy target: Gaussian noise of variance 0.1.
+    noise = targets[:, 0] - judged[:, 0]
     assert abs(noise.mean()) < 0.01
     assert abs(noise.var() - 0.1) < 0.005
     assert abs(np.mean(np.abs(noise) < math.sqrt(0.1)) - 0.6827) < 0.01
+    criterion = task.criterion()
+    for err, right in ((0.099, True), (-0.099, True), (0.1, False), (-0.101, False)):
+        assert criterion.entry_correct(judged[None] + err, judged).all() == right
 
 
-def test_noisy_scored_target_without_target_noise_is_the_clean_target():
-    params = {"variant": "3a", "scored_target": "noisy"}
-    a = evorec.make_task("two_sequence", **params).sample(50, np.random.default_rng(18))
-    np.testing.assert_array_equal(final_targets(a), np.where(a.labels == 0, 1.0, 0.0))
+def test_3c_a_net_outputting_the_noise_free_target_solves_through_the_evaluator():
+    # The criterion must read the noise-free targets, the fitness the noisy ones.
+    batch = evorec.make_task("two_sequence", variant="3c", T=10).sample(40, np.random.default_rng(18))
+    from evorec.evaluate import score_outputs
+
+    judged = batch.scored_criterion_targets()
+    targets, sequence, _ = batch.scored_targets()
+    store = judged[None].copy()
+    ones = np.ones(store.shape[:2], dtype=bool)
+    mse = evorec.make_fitness("mse")
+    task = evorec.make_task("two_sequence", variant="3c", T=10)
+    loss, wrong, solved, _ = score_outputs(store, ones, np.ones(1, bool), targets, sequence, 40, mse,
+                                           task.criterion(), judged)
+    assert solved.tolist() == [True] and wrong.tolist() == [0]
+    assert loss[0] == pytest.approx(np.mean((judged - targets) ** 2)) and loss[0] > 0.01
+    sub = batch[np.arange(5)]
+    np.testing.assert_array_equal(sub.scored_criterion_targets(), judged[:5])
+
+
+def test_variants_without_target_noise_have_no_separate_criterion_targets():
+    batch = evorec.make_task("two_sequence", variant="3a").sample(50, np.random.default_rng(18))
+    assert batch.criterion_targets is None
+    np.testing.assert_array_equal(batch.scored_criterion_targets(), batch.scored_targets()[0])
 
 
 @pytest.mark.parametrize(("variant", "tol"), [("3a", 0.2), ("3b", 0.2)])
@@ -277,7 +288,6 @@ def test_lstm97_variants_keep_balanced_shuffled_classes(variant):
     ({"variant": "3b", "informative_noise": "yes"}, "informative_noise"),
     ({"variant": "3c", "target_noise_var": -0.1}, "target_noise_var"),
     ({"variant": "3c", "target_noise_var": None}, "target_noise_var"),
-    ({"variant": "3c", "scored_target": "clean"}, "scored_target"),
     ({"variant": "3c", "N": 0}, r"\bN\b"),
     ({"variant": "3c", "tolerance": 0}, "tolerance"),
     ({"variant": "3c", "targets": (0.2,)}, "targets"),
@@ -310,3 +320,10 @@ def test_latching_network_solves_lstm97_variants(variant):
         assert result.wrong[0] == 0
     else:
         assert 0 <= result.wrong[0] <= 10  # 2.5 expected
+
+
+def test_criterion_targets_must_match_the_targets_shape():
+    batch = evorec.make_task("two_sequence", variant="3c", T=10).sample(4, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="criterion_targets"):
+        type(batch)(batch.inputs, batch.targets, batch.target_mask, batch.lengths, batch.labels,
+                    batch.criterion_targets[:, :-1])
