@@ -2,10 +2,31 @@
 from evorec.batch import SequenceBatch
 from evorec.task import Task
 
-from .fitness import FractionWrong, MaxAbsError, MeanSquaredError, WithinTolerance
+from .adding import Adding, Multiplication
+from .ant import Ant
+from .fitness import (
+    AllWithin,
+    ArgmaxCorrect,
+    ArgmaxWrong,
+    CrossEntropy,
+    FoodMissed,
+    FractionWrong,
+    MaxAbsError,
+    MeanSquaredError,
+    NextSymbolCorrect,
+    NextSymbolWrong,
+    SumSquaredError,
+    WithinTolerance,
+)
 from .latch import Latch
+from .long_lag import LongLag
 from .parity import Parity
+from .reber import EmbeddedReber
+from .temporal_order import TemporalOrder
+from .tomita import Tomita
 from .two_sequence import TwoSequence
 
-__all__ = ["FractionWrong", "Latch", "MaxAbsError", "MeanSquaredError", "Parity", "SequenceBatch",
-           "Task", "TwoSequence", "WithinTolerance"]
+__all__ = ["Adding", "AllWithin", "Ant", "ArgmaxCorrect", "ArgmaxWrong", "CrossEntropy", "EmbeddedReber",
+           "FoodMissed", "FractionWrong", "LongLag", "MaxAbsError", "MeanSquaredError", "Multiplication",
+           "NextSymbolCorrect", "NextSymbolWrong", "Parity", "SequenceBatch", "SumSquaredError", "Task",
+           "TemporalOrder", "Tomita", "TwoSequence", "WithinTolerance", "Latch"]

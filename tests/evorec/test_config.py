@@ -319,10 +319,18 @@ def test_list_tasks_shows_every_task_with_its_parameters(capsys):
             blocks[current] = []
         elif line.strip():
             blocks[current].append(line.split()[0])
-    assert set(blocks) == {"latch", "parity", "two_sequence"}
+    assert set(blocks) == {"latch", "parity", "two_sequence", "embedded_reber", "long_lag", "adding",
+                           "multiplication", "temporal_order", "tomita", "ant"}
     assert blocks["latch"] == ["variant", "lengths", "noise_var", "tolerance"]
     assert blocks["parity"] == ["lengths", "noise", "tolerance"]
-    assert blocks["two_sequence"] == ["lengths", "N", "noise_var", "targets", "tolerance"]
+    # The parameter names the issue fixes for outside use, in their documented order.
+    assert blocks["two_sequence"][:5] == ["lengths", "N", "noise_var", "targets", "tolerance"]
+    assert {"variant", "T"} <= set(blocks["two_sequence"])
+    assert blocks["adding"][0] == "T" and blocks["multiplication"][0] == "T"
+    assert blocks["temporal_order"][0] == "variant"
+    assert blocks["long_lag"][:3] == ["variant", "p", "q"]
+    assert blocks["tomita"][:2] == ["grammar", "max_length"]
+    assert blocks["ant"][0] == "max_steps"
     assert "lengths = (500, 600)" in out
 
 
