@@ -180,8 +180,11 @@ class NextSymbolCorrect(Criterion):
 
 
 class NextSymbolWrong(Fitness):
-    """Fraction of sequences in which, at some scored step, the possible next symbols (the
-    target's entries above 0.5) are not the most active outputs (embedded Reber, LSTM97 exp. 1)."""
+    """Fraction of sequences with a step where the possible next symbols are not the most active.
+
+    The possible next symbols are the target's entries above 0.5 (embedded Reber, LSTM97
+    exp. 1); see :class:`NextSymbolCorrect`.
+    """
 
     name = "next_symbol_wrong"
     worst = 1.0

@@ -101,7 +101,7 @@ def test_bad_strategy_parameters_are_named(parity, params, message):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"task": "parrity"}, "unknown task 'parrity'.*known: latch, parity, two_sequence"),
+    ({"task": "parrity"}, "unknown task 'parrity'.*did you mean 'parity'.*known: .*latch.*parity.*two_sequence"),
     ({"task": "parity", "train_size": 0}, "train_size"),
     ({"task": "parity", "test_size": -3}, "test_size"),
     ({"task": "parity", "fitness": "rmse"}, "unknown fitness function 'rmse'.*known: .*mse"),
