@@ -101,6 +101,18 @@ def test_bad_targets_values(targets):
 
 
 # ---------------------------------------------------- a hand-built network that solves it
+def latching_pair() -> Population:
+    """The latch below and its twin with the output weight's sign flipped."""
+    arch = Architecture.fully_recurrent(1, 1, 1, hidden="tanh", output="sigmoid")
+    src = arch.source_slices()
+    x, h = src["input"].start, src["hidden"].start
+    W_h = np.zeros((2, 1, arch.n_units))
+    W_h[:, 0, x], W_h[:, 0, h] = 2.0, 20.0
+    W_y = np.zeros((2, 1, arch.n_units))
+    W_y[:, 0, h] = [10.0, -10.0]
+    return Population.from_weights(arch, W_h, W_y)
+
+
 @pytest.mark.parametrize("N", [1, 3])
 def test_latching_network_gets_every_sequence_right(N):
     # A1 with one tanh hidden unit and a sigmoid output.
@@ -110,14 +122,7 @@ def test_latching_network_gets_every_sequence_right(N):
     # y_t = sigmoid(10 h_t) is then > 0.9999 for class 0 (target 1) and < 0.0001 for class 1
     # (target 0).  With the output weight's sign flipped every sequence is wrong.
     task = evorec.make_task("two_sequence", N=N)
-    arch = Architecture.fully_recurrent(1, 1, 1, hidden="tanh", output="sigmoid")
-    src = arch.source_slices()
-    x, h = src["input"].start, src["hidden"].start
-    W_h = np.zeros((2, 1, arch.n_units))
-    W_h[:, 0, x], W_h[:, 0, h] = 2.0, 20.0
-    W_y = np.zeros((2, 1, arch.n_units))
-    W_y[:, 0, h] = [10.0, -10.0]
-    pop = Population.from_weights(arch, W_h, W_y)
+    pop = latching_pair()
     batch = task.sample(100, np.random.default_rng(6))
     result = evorec.evaluate(pop, batch, evorec.make_fitness("mse"), task.criterion())
     np.testing.assert_array_equal(result.wrong, [0, 100])
@@ -305,14 +310,7 @@ def test_latching_network_solves_lstm97_variants(variant):
     # has the wrong sign with probability P(Z > 2.24) = 1.25 %: those few sequences latch the
     # wrong class, and the flipped net gets exactly them right.
     task = evorec.make_task("two_sequence", variant=variant)
-    arch = Architecture.fully_recurrent(1, 1, 1, hidden="tanh", output="sigmoid")
-    src = arch.source_slices()
-    x, h = src["input"].start, src["hidden"].start
-    W_h = np.zeros((2, 1, arch.n_units))
-    W_h[:, 0, x], W_h[:, 0, h] = 2.0, 20.0
-    W_y = np.zeros((2, 1, arch.n_units))
-    W_y[:, 0, h] = [10.0, -10.0]
-    pop = Population.from_weights(arch, W_h, W_y)
+    pop = latching_pair()
     batch = task.sample(200, np.random.default_rng(20))
     result = evorec.evaluate(pop, batch, evorec.make_fitness("mse"), task.criterion())
     assert result.wrong[0] + result.wrong[1] == 200
