@@ -46,10 +46,7 @@ def _list(args: argparse.Namespace) -> int:
 # -------------------------------------------------------------------- validate, run
 def _validate(args: argparse.Namespace) -> int:
     experiment = load(args.file)
-    cells = 1
-    for values in experiment.grid.values():
-        cells *= len(values)
-    print(f"{args.file}: valid; {len(experiment.runs)} runs ({cells} grid cell(s) x "
+    print(f"{args.file}: valid; {len(experiment.runs)} runs ({experiment.n_cells} grid cell(s) x "
           f"{len(experiment.document['strategies'])} strategies x {len(experiment.seeds)} seeds)")
     return EXIT_OK
 

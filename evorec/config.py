@@ -16,6 +16,7 @@ import hashlib
 import inspect
 import itertools
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -147,11 +148,23 @@ class Experiment:
     seed: int
     seeds: list[int]
     document: dict[str, Any]
-    grid: dict[str, list[Any]]
+    grids: list[dict[str, list[Any]]]
     parallel: dict[str, Any]
     output: str
     runs: list[RunSpec] = field(default_factory=list)
     locator: _Locator | None = field(default=None, repr=False)
+
+    @property
+    def grid(self) -> dict[str, list[Any]]:
+        """The grid when the file gives one mapping (an empty mapping without a grid)."""
+        if len(self.grids) > 1:
+            raise ValueError("this experiment has a list of grids; use .grids")
+        return self.grids[0] if self.grids else {}
+
+    @property
+    def n_cells(self) -> int:
+        """Grid cells: the sum over the grids of the product of their list lengths."""
+        return sum(math.prod(len(values) for values in grid.values()) for grid in self.grids) or 1
 
     def error(self, path: Path_, message: str) -> ConfigError:
         """A ConfigError located at ``path`` of this experiment's file."""
@@ -210,13 +223,13 @@ def _validate(doc: dict[str, Any], filename: str, errors: _Errors) -> Experiment
     if not _is_int(seed) or seed < 0:
         errors.add(("seed",), f"must be an integer >= 0; got {seed!r}")
     seeds = _seed_list(doc.get("seeds", DEFAULT_SEEDS), errors)
-    grid = _check_grid(doc.get("grid", {}), doc, errors)
+    grids = _check_grids(doc.get("grid", {}), doc, errors)
     parallel = _check_parallel(doc.get("parallel", {}), errors)
     output = doc.get("output", f"results/{name}")
     if not isinstance(output, str) or not output:
         errors.add(("output",), "must be a folder path (a string)")
     errors.raise_if_any()
-    experiment = Experiment(name, filename, seed, seeds, doc, grid, parallel, output, locator=errors.locator)
+    experiment = Experiment(name, filename, seed, seeds, doc, grids, parallel, output, locator=errors.locator)
     experiment.runs = _expand(experiment, errors)
     return experiment
 
@@ -267,26 +280,40 @@ def _split_path(dotted: str) -> Path_:
     return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
 
 
-def _check_grid(grid: Any, doc: dict[str, Any], errors: _Errors) -> dict[str, list[Any]]:
-    if not isinstance(grid, dict):
-        errors.add(("grid",), "must be a mapping from dotted paths to lists of values")
-        return {}
+def _check_grids(grid: Any, doc: dict[str, Any], errors: _Errors) -> list[dict[str, list[Any]]]:
+    """One mapping (a cartesian grid) or a list of them (the union of their cells)."""
+    if isinstance(grid, dict):
+        return [_check_grid(grid, ("grid",), doc, errors)] if grid else []
+    if not isinstance(grid, list) or not grid:
+        errors.add(("grid",), "must be a mapping from dotted paths to lists of values, or a non-empty list of "
+                              "such mappings")
+        return []
+    grids = []
+    for i, part in enumerate(grid):
+        if not isinstance(part, dict) or not part:
+            errors.add(("grid", i), "must be a non-empty mapping from dotted paths to lists of values")
+            continue
+        grids.append(_check_grid(part, ("grid", i), doc, errors))
+    return grids
+
+
+def _check_grid(grid: dict[Any, Any], where: Path_, doc: dict[str, Any], errors: _Errors) -> dict[str, list[Any]]:
     for dotted, values in grid.items():
         path = _split_path(str(dotted))
         if not isinstance(values, list) or not values:
-            errors.add(("grid", dotted), "must be a non-empty list of values")
+            errors.add(where + (dotted,), "must be a non-empty list of values")
         if path[0] in ("grid", "parallel", "output", "name", "seeds", "seed"):
-            errors.add(("grid", dotted), f"cannot sweep {path[0]!r}", key=True)
+            errors.add(where + (dotted,), f"cannot sweep {path[0]!r}", key=True)
         elif path[0] not in TOP_LEVEL:
-            errors.add(("grid", dotted), f"path does not exist: unknown key {path[0]!r}"
+            errors.add(where + (dotted,), f"path does not exist: unknown key {path[0]!r}"
                        f"{_suggest(str(path[0]), TOP_LEVEL)}", key=True)
         elif not _parent_exists(doc, path):
-            errors.add(("grid", dotted), f"path does not exist in this document: {dotted}", key=True)
+            errors.add(where + (dotted,), f"path does not exist in this document: {dotted}", key=True)
     keys = [str(k) for k in grid]
     for key in keys:
         for other in keys:
             if other != key and key.startswith(other + "."):
-                errors.add(("grid", key), f"overlaps the grid path {other!r}: sweep one or the other", key=True)
+                errors.add(where + (key,), f"overlaps the grid path {other!r}: sweep one or the other", key=True)
     return {str(k): v for k, v in grid.items()}
 
 
@@ -318,16 +345,34 @@ def _set(doc: dict[str, Any], path: Path_, value: Any) -> None:
 
 
 # --------------------------------------------------------------------------- expansion
+def _cells(experiment: Experiment):
+    """Each grid cell with where its values came from: ``(cell, {key: (grid path, index)})``."""
+    if not experiment.grids:
+        yield {}, {}
+    listed = isinstance(experiment.document.get("grid"), list)
+    for g, grid in enumerate(experiment.grids):
+        keys = list(grid)
+        where = ("grid", g) if listed else ("grid",)
+        for indices in itertools.product(*(range(len(grid[k])) for k in keys)):
+            yield ({key: grid[key][i] for key, i in zip(keys, indices, strict=True)},
+                   {key: (where, i) for key, i in zip(keys, indices, strict=True)})
+
+
 def _expand(experiment: Experiment, errors: _Errors) -> list[RunSpec]:
-    keys = list(experiment.grid)
     runs: list[RunSpec] = []
-    for indices in itertools.product(*(range(len(experiment.grid[k])) for k in keys)):
-        cell = {key: experiment.grid[key][i] for key, i in zip(keys, indices, strict=True)}
+    seen: set[str] = set()
+    for cell, cell_index in _cells(experiment):
+        identity = json.dumps(cell, sort_keys=True)
+        if identity in seen:
+            errors.add(next(iter(cell_index.values()))[0], f"grid cell {identity} appears twice; the grids of a list "
+                                                           f"must not share cells")
+            continue
+        seen.add(identity)
         doc = copy.deepcopy(experiment.document)
         for key, value in cell.items():
             _set(doc, _split_path(key), value)
         before = len(errors.lines)
-        resolved = _resolve_cell(doc, cell, dict(zip(keys, indices, strict=True)), errors)
+        resolved = _resolve_cell(doc, cell, cell_index, errors)
         if len(errors.lines) > before or resolved is None:
             continue
         task, architecture, fitness, data, budget, strategies = resolved
@@ -355,16 +400,17 @@ def _entropy(experiment_seed: int, run_id: str) -> tuple[int, ...]:
     return (experiment_seed, *np.frombuffer(digest[:16], dtype="<u4").tolist())
 
 
-def _grid_source(cell_index: dict[str, int], path: Path_) -> Path_ | None:
+def _grid_source(cell_index: dict[str, tuple[Path_, int]], path: Path_) -> Path_ | None:
     """Where a value in a cell came from, for error locations: the grid entry that set it."""
     dotted = ".".join(str(part) for part in path)
-    for key, index in cell_index.items():
+    for key, (where, index) in cell_index.items():
         if dotted == key or dotted.startswith(key + ".") or key.startswith(dotted + "."):
-            return ("grid", key, index)
+            return where + (key, index)
     return None
 
 
-def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[str, int], errors: _Errors):
+def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[str, tuple[Path_, int]],
+                  errors: _Errors):
     def err(path: Path_, message: str, key: bool = False) -> None:
         source = _grid_source(cell_index, path)
         suffix = f" (in grid cell {json.dumps(cell, sort_keys=True)})" if source else ""

@@ -14,6 +14,7 @@ subprocesses run concurrently, once per test module, to keep this file fast).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -191,6 +192,20 @@ def test_grid_over_whole_task_mapping_and_seeds_list():
         assert spec.budget == {"evaluations": spec.cell["budget.evaluations"]}
     names = sorted(spec.task["name"] for spec in experiment.runs)
     assert names == ["latch"] * 4 + ["parity"] * 4 + ["two_sequence"] * 4
+
+
+def test_a_list_of_grids_is_the_union_of_their_cells():
+    experiment = load(VALID / "grid_list.yaml")
+    assert experiment.n_cells == 4 and len(experiment.runs) == 4 * 2
+    cells = {json.dumps(spec.cell, sort_keys=True) for spec in experiment.runs}
+    assert len(cells) == 4
+    parity = [spec for spec in experiment.runs if spec.task["name"] == "parity"]
+    assert sorted(spec.architecture["preset"] for spec in parity) == ["fully_recurrent"] * 2 + ["rg_a2"] * 2
+    latch = [spec for spec in experiment.runs if spec.task["name"] == "latch"]
+    assert sorted(spec.task["params"]["variant"] for spec in latch) == ["I", "I", "II", "II"]
+    assert all(spec.architecture is None for spec in latch)  # the first grid leaves it at the default
+    with pytest.raises(ValueError, match="grids"):
+        experiment.grid
 
 
 def test_seeds_as_list_without_grid():
