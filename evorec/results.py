@@ -7,6 +7,7 @@ is reported and ignored; the next append starts on a fresh line, so it never mer
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -40,18 +41,29 @@ def plain(value: Any) -> Any:
 
 
 class ResultsStore:
-    """The ``runs.jsonl`` file of one output folder."""
+    """The ``runs.jsonl`` file of one output folder.
+
+    A folder archived with ``gzip runs.jsonl`` (as the committed results in ``docs/results``
+    are) is read from ``runs.jsonl.gz`` when there is no ``runs.jsonl``.
+    """
 
     def __init__(self, folder: str | os.PathLike) -> None:
         self.folder = Path(folder)
         self.path = self.folder / RUNS_FILE
 
+    def _content(self) -> bytes | None:
+        if self.path.exists():
+            return self.path.read_bytes()
+        archive = self.path.with_name(RUNS_FILE + ".gz")
+        return gzip.decompress(archive.read_bytes()) if archive.exists() else None
+
     def read(self) -> tuple[list[dict[str, Any]], list[str]]:
         """All complete records, and a description of every line that could not be read."""
-        if not self.path.exists():
+        content = self._content()
+        if content is None:
             return [], []
         records, problems = [], []
-        lines = self.path.read_bytes().split(b"\n")
+        lines = content.split(b"\n")
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue

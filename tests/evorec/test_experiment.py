@@ -77,6 +77,19 @@ def test_rerun_skips_finished_runs_and_refuses_a_changed_configuration(tmp_path)
     run(load(_write(tmp_path, dict(EXPERIMENT, parallel={"n_jobs": 2}), "two.yaml")), out=out)
 
 
+def test_a_gzipped_runs_file_reads_like_the_plain_one(tmp_path):
+    import gzip
+
+    out = tmp_path / "out"
+    run(load(_write(tmp_path, dict(EXPERIMENT, seeds=1, grid={}))), out=str(out))
+    plain_records = ResultsStore(out).read()[0]
+    (out / "runs.jsonl.gz").write_bytes(gzip.compress((out / "runs.jsonl").read_bytes()))
+    (out / "runs.jsonl").unlink()
+    assert ResultsStore(out).read()[0] == plain_records and len(plain_records) == 2
+    (out / "runs.jsonl.gz").unlink()
+    assert ResultsStore(out).read() == ([], [])
+
+
 def test_fresh_moves_old_results_aside(tmp_path):
     path = _write(tmp_path, dict(EXPERIMENT, seeds=1, grid={}))
     out = tmp_path / "out"
