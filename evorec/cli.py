@@ -100,14 +100,25 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    from .published import DEFAULT_FILE, load_published
+    from .report import summarise, write_report
+
     folder = Path(args.folder)
-    if not (folder / "runs.jsonl").exists():
+    if not any((folder / name).exists() for name in ("runs.jsonl", "runs.jsonl.gz")):
         raise ConfigError([f"{folder}: no runs.jsonl here; give the output folder of an experiment"])
-    rows, problems = write_summary(folder)
-    for problem in problems:
+    if args.unit is not None and not args.plots:
+        raise ValueError("--unit only applies to the plots; add --plots")
+    published_file = args.published if args.published is not None else (
+        DEFAULT_FILE if DEFAULT_FILE.exists() else None)
+    figures = load_published(published_file) if published_file is not None else []
+    summary = summarise(folder, published=figures)
+    for problem in summary.problems:
         print(f"evorec: warning: {problem}", file=sys.stderr)
-    print(text_table(rows))
+    print(text_table(summary.rows))
     print(f"\nwrote {folder}/summary.md and {folder}/summary.csv")
+    if args.plots:
+        report = write_report(summary, unit=args.unit)  # without matplotlib: a one-line ValueError, exit 2
+        print(f"wrote {report} and its plots in {folder}/plots/")
     return EXIT_OK
 
 
@@ -223,8 +234,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=_list)
 
     report = commands.add_parser("report", help="print an experiment's summary and rewrite summary.csv/.md",
-                                 description="Summarise OUT/runs.jsonl again into summary.csv and summary.md.")
+                                 description="Summarise OUT/runs.jsonl again into summary.csv and summary.md; "
+                                             "with --plots, also draw DIR/plots/*.png and write DIR/report.md.")
     report.add_argument("folder", metavar="DIR", help="output folder of an experiment")
+    report.add_argument("--plots", action="store_true",
+                        help="also plot success rate against T, costs to solve and best loss against cost into "
+                             "DIR/plots/, and write DIR/report.md (needs matplotlib: pip install evorec[plot])")
+    report.add_argument("--unit", choices=("evaluations", "sequences"),
+                        help="cost unit of the plots (default: sequences when a gradient strategy, bptt or lstm, "
+                             "took part, else evaluations)")
+    report.add_argument("--published", metavar="FILE",
+                        help="published figures to show beside ours (default: experiments/published.yaml in the "
+                             "current directory, if it exists)")
     report.set_defaults(handler=_report)
 
     flow = commands.add_parser("gradflow", help="measure how back-propagated errors vanish or explode with the lag",

@@ -205,7 +205,7 @@ def test_a_list_of_grids_is_the_union_of_their_cells():
     assert sorted(spec.task["params"]["variant"] for spec in latch) == ["I", "I", "II", "II"]
     assert all(spec.architecture is None for spec in latch)  # the first grid leaves it at the default
     with pytest.raises(ValueError, match="grids"):
-        experiment.grid
+        _ = experiment.grid
 
 
 def test_seeds_as_list_without_grid():

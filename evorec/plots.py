@@ -1,0 +1,588 @@
+"""Figures of an experiment's results (``evorec report DIR --plots``), as PNG files.
+
+Three kinds, each split into figures of at most :data:`MAX_PANELS` panels:
+
+* **success rate against T**, one panel per task group, one line per strategy label with
+  binomial 95 % (Wilson) intervals.  T of a cell is its task's ``T`` parameter, else the upper
+  end of its ``lengths``; a task group is the task with its other parameters, the architecture
+  and the cell's other grid values, so its cells differ only in T;
+* **cost to solve** (evaluations, or sequences when a gradient strategy took part) of each
+  solved run, one panel per task group, its cells side by side (groups of one cell share
+  panels), runs as jittered points with their median, and "k/n" solved;
+* **best training loss against cost**, median and interquartile band over the seeds, one
+  panel per grid cell.
+
+matplotlib (the ``plot`` extra) is imported inside the functions, and figures are drawn on
+the Agg canvas without pyplot, so nothing here touches global matplotlib state.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+#: Strategies whose cost is naturally counted in sequences presented.
+GRADIENT_STRATEGIES = frozenset({"bptt", "lstm"})
+UNITS = ("evaluations", "sequences")
+MAX_PANELS = 6
+PANEL_WIDTH = 4.8
+#: Cells of one-cell task groups that may share a cost panel, and slots (cell x strategy) in a panel.
+PACKED_CATEGORIES = 4
+PACKED_SLOTS = 8
+GROUP_SLOTS = 16
+PLOT_PREFIXES = ("success_vs_T", "cost_to_solve", "best_loss")
+UNIT_LABELS = {"evaluations": "networks evaluated", "sequences": "sequences presented"}
+LOSS_FLOOR = 1e-12
+MATPLOTLIB_MISSING = "--plots needs matplotlib (pip install evorec[plot])"
+
+
+class MatplotlibMissing(ValueError):
+    """matplotlib, the ``plot`` extra, is not installed."""
+
+
+@dataclass
+class Cell:
+    """The runs of one grid cell, with what the plots need to know about it."""
+
+    key: str
+    cell: dict[str, Any]
+    task: dict[str, Any]
+    architecture: Any
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def T(self) -> float | None:  # noqa: N802 (the papers' name)
+        return task_T(self.task)
+
+    def group(self) -> str:
+        """Identity of the cell's task group: everything but T (or lengths)."""
+        params = {k: v for k, v in self.task.get("params", {}).items() if k not in ("T", "lengths")}
+        return json.dumps({"task": [self.task.get("name"), params], "architecture": self.architecture,
+                           "other": _other_grid_values(self.cell)}, sort_keys=True)
+
+    def t_label(self) -> str:
+        params = self.task.get("params", {})
+        if "T" in params:
+            return f"T={params['T']}"
+        lengths = params.get("lengths")
+        if isinstance(lengths, (list, tuple)):
+            return f"lengths {lengths[0]}..{lengths[-1]}"
+        return f"length {lengths}" if lengths is not None else ""
+
+
+@dataclass
+class Section:
+    """One kind of plot in the report: its PNG files, or why there are none, and notes."""
+
+    title: str
+    files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    caption: str = ""
+
+
+# ------------------------------------------------------------------------------ data
+def task_T(task: dict[str, Any] | None) -> float | None:
+    """T of a task: its ``T`` parameter, else the upper end of ``lengths``, else None.
+
+    Parameters
+    ----------
+    task : dict
+        A run record's ``task``: ``{"name": ..., "params": {...}}`` (the parameters the
+        experiment gave; a task's defaults are not known here).
+
+    Returns
+    -------
+    number or None
+        ``lengths`` may be one int or ``[min, max]``.
+    """
+    params = (task or {}).get("params") or {}
+    value = params.get("T")
+    if value is None:
+        value = params.get("lengths")
+        if isinstance(value, (list, tuple)):
+            value = value[-1] if value else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def default_unit(runs: list[dict[str, Any]]) -> str:
+    """``sequences`` when a gradient strategy (``bptt``, ``lstm``) took part, else ``evaluations``."""
+    return "sequences" if any(r.get("strategy_name") in GRADIENT_STRATEGIES for r in runs) else "evaluations"
+
+
+def _other_grid_values(cell: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in cell.items() if k != "task" and not k.startswith("task.")}
+
+
+def cells_of(runs: list[dict[str, Any]]) -> list[Cell]:
+    """The runs grouped by grid cell, in order of first appearance; failed runs left out."""
+    cells: dict[str, Cell] = {}
+    for run in runs:
+        if run.get("status") != "ok":
+            continue
+        key = json.dumps(run["cell"], sort_keys=True)
+        if key not in cells:
+            cells[key] = Cell(key, run["cell"], run.get("task") or {}, run.get("architecture"))
+        cells[key].runs.append(run)
+    return list(cells.values())
+
+
+def _strategies(runs: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(r["strategy"] for r in runs))
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, dict) and "name" in value:
+        params = ", ".join(f"{k}={json.dumps(v)}" for k, v in value.get("params", {}).items())
+        return f"{value['name']}({params})"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_value(v)}" for k, v in value.items())
+    return json.dumps(value)
+
+
+def _group_title(cell: Cell, show_architecture: bool, with_t: bool = False) -> str:
+    params = {k: v for k, v in cell.task.get("params", {}).items() if with_t or k not in ("T", "lengths")}
+    parts = [_value({"name": cell.task.get("name", "?"), "params": params})]
+    if show_architecture:
+        parts.append(f"architecture: {'task default' if cell.architecture is None else _value(cell.architecture)}")
+    parts += [f"{k}={_value(v)}" for k, v in _other_grid_values(cell.cell).items()]
+    return ", ".join(parts)
+
+
+def _groups(cells: list[Cell]) -> list[list[Cell]]:
+    groups: dict[str, list[Cell]] = defaultdict(list)
+    for cell in cells:
+        groups[cell.group()].append(cell)
+    out = []
+    for members in groups.values():
+        if all(c.T is not None for c in members):
+            members = sorted(members, key=lambda c: c.T)  # stable: equal T keep their order
+        out.append(members)
+    return out
+
+
+def wilson_interval(solved: int, runs: int) -> tuple[float, float]:
+    """95 % Wilson score interval of a success rate (``scipy.stats.binomtest``)."""
+    from scipy import stats
+
+    interval = stats.binomtest(solved, runs).proportion_ci(confidence_level=0.95, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def _cost(run: dict[str, Any], unit: str) -> float:
+    return float(run[unit])
+
+
+def step_values(history: list[list[Any]], grid: np.ndarray, scale: float = 1.0, end: float = math.inf) -> np.ndarray:
+    """A run's best loss so far at each grid point (a step function of its ``history``).
+
+    Parameters
+    ----------
+    history : list of [evaluations, best_loss]
+        ``best_loss`` None stands for an infinite loss.
+    grid : ndarray
+        Points of the cost axis.
+    scale : float
+        History costs are multiplied by it (sequences per evaluation, to plot in sequences).
+    end : float
+        The run's last cost: no value after it.
+
+    Returns
+    -------
+    ndarray
+        NaN before the first entry, after ``end``, and where the loss is None or infinite.
+    """
+    out = np.full(grid.shape, np.nan)
+    if not history:
+        return out
+    costs = np.array([float(e) * scale for e, _ in history])
+    losses = np.array([np.nan if v is None or not math.isfinite(v) else float(v) for _, v in history])
+    index = np.searchsorted(costs, grid, side="right") - 1
+    inside = (index >= 0) & (grid <= end * (1 + 1e-9))
+    out[inside] = losses[index[inside]]
+    return out
+
+
+# ------------------------------------------------------------------------- drawing
+def _require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise MatplotlibMissing(MATPLOTLIB_MISSING) from None
+
+
+def _colors(strategies: list[str]) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"].colors
+    return {s: palette[i % len(palette)] for i, s in enumerate(strategies)}
+
+
+def _layout(n_panels: int) -> int:
+    """Columns of a figure of ``n_panels`` panels: 2 x 2 for four, else up to three in a row."""
+    return 2 if n_panels == 4 else min(3, n_panels)
+
+
+def _figure(n_panels: int, ncols: int, width: float = PANEL_WIDTH, height: float = 3.7):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    nrows = math.ceil(n_panels / ncols)
+    figure = Figure(figsize=(max(width * ncols, 7.0), height * nrows + 0.9), layout="constrained")
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax in axes[n_panels:]:
+        ax.set_visible(False)
+    return figure, list(axes[:n_panels])
+
+
+def _save(figure, path: Path, title: str, handles: list, labels: list[str]) -> None:
+    width = figure.get_figwidth()
+    figure.suptitle(_wrap(title, int(width * 9)), fontsize=13)
+    if handles:
+        figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), max(int(width / 1.6), 2)),
+                      fontsize=10, frameon=False)
+    figure.savefig(path, dpi=100)
+
+
+def _tick(value: float, _position: Any = None) -> str:
+    """Compact tick label: plain from 0.001 to below 10^5, else 10^k or m×10^k (mathtext)."""
+    if value <= 0:
+        return ""
+    if 1e-3 <= value < 1e5:
+        return f"{value:g}"
+    exponent = math.floor(math.log10(value) + 1e-9)
+    mantissa = value / 10 ** exponent
+    if abs(mantissa - round(mantissa)) > 1e-6:
+        return f"{value:.1e}"
+    mantissa = round(mantissa)
+    return f"$10^{{{exponent}}}$" if mantissa == 1 else f"${mantissa}{{\\times}}10^{{{exponent}}}$"
+
+
+def _log_axis(axis, low: float, high: float) -> None:
+    """Log-scale ticks that never crowd: 1-2-5 steps below 2 decades, decades above, no minor labels."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    decades = math.log10(high / low) if low > 0 and high > 0 else 0.0
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 2.0 else (1.0,), numticks=8))
+    axis.set_major_formatter(FuncFormatter(_tick))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _wrap(text: str, width: int = 48) -> str:
+    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)) or text
+
+
+def _file_names(stem: str, count: int) -> list[str]:
+    return [f"{stem}.png"] if count == 1 else [f"{stem}_{i}.png" for i in range(1, count + 1)]
+
+
+def _chunks(items: list, size: int = MAX_PANELS) -> list[list]:
+    """``items`` in consecutive parts of at most ``size``, as even as possible."""
+    if not items:
+        return []
+    parts = math.ceil(len(items) / size)
+    size = math.ceil(len(items) / parts)
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def plot_success_vs_T(cells: list[Cell], strategies: list[str], folder: Path, title: str) -> Section:  # noqa: N802
+    """Success rate against T, one panel per task group with two or more T values."""
+    section = Section("Success rate against T", caption=(
+        "Runs solved per grid cell and strategy against T (the task's `T`, or the upper end of its `lengths`), "
+        "one panel per task; bars: binomial 95 % Wilson intervals."))
+    show_architecture = len({json.dumps(c.architecture, sort_keys=True) for c in cells}) > 1
+    groups = [g for g in _groups(cells) if len({c.T for c in g if c.T is not None}) >= 2]
+    if not groups:
+        section.notes.append("Not drawn: no task has cells at two or more values of T (its `T` parameter or "
+                             "the upper end of `lengths`).")
+        return section
+    groups = [[c for c in g if c.T is not None] for g in groups]
+    colors = _colors(strategies)
+    handles: dict[str, Any] = {}
+    chunks = _chunks(groups)
+    ncols = _layout(len(chunks[0]))
+    for chunk, name in zip(chunks, _file_names("success_vs_T", len(chunks)), strict=True):
+        figure, axes = _figure(len(chunk), ncols)
+        for ax, group in zip(axes, chunk, strict=True):
+            ts = np.array([c.T for c in group], dtype=float)
+            log = ts.min() > 0 and ts.max() / ts.min() >= 10
+            present = [s for s in strategies if any(r["strategy"] == s for c in group for r in c.runs)]
+            for i, strategy in enumerate(present):
+                offset = (i - (len(present) - 1) / 2) * 0.025  # dodge: a fraction of a decade or of the span
+                xs, rates, low, high = [], [], [], []
+                for cell, t in zip(group, ts, strict=True):
+                    mine = [r for r in cell.runs if r["strategy"] == strategy]
+                    if not mine:
+                        continue
+                    k = sum(bool(r["solved"]) for r in mine)
+                    lo, hi = wilson_interval(k, len(mine))
+                    xs.append(t * 10 ** offset if log else t + offset * (ts.max() - ts.min()))
+                    rates.append(100 * k / len(mine))
+                    low.append(100 * lo)
+                    high.append(100 * hi)
+                rates_arr = np.array(rates)
+                errors = np.array([rates_arr - np.array(low), np.array(high) - rates_arr])
+                drawn = ax.errorbar(xs, rates, yerr=errors, color=colors[strategy], marker="o", markersize=5,
+                                    capsize=3, linewidth=1.5, elinewidth=1, label=strategy)
+                handles.setdefault(strategy, drawn)
+            if log:
+                ax.set_xscale("log")
+            ax.set_xticks(sorted(set(ts.tolist())), [f"{t:g}" for t in sorted(set(ts.tolist()))])
+            ax.minorticks_off()
+            ax.set_ylim(-4, 104)
+            ax.set_xlabel("T (time steps: the task's T, or its longest sequence)")
+            ax.set_ylabel("runs solved (%)")
+            ax.set_title(_wrap(_group_title(group[0], show_architecture)), fontsize=10)
+            ax.grid(True, alpha=0.3)
+        _save(figure, folder / name, f"{title}: success rate against T (bars: 95% Wilson intervals)",
+              list(handles.values()), list(handles))
+        section.files.append(folder / name)
+    return section
+
+
+def _cost_panels(cells: list[Cell], n_strategies: int) -> list[tuple[str, list[tuple[str, Cell]]]]:
+    """Panels of the cost plot: (title, [(category label, cell), ...]).
+
+    A task group's cells share a panel (at most ``GROUP_SLOTS`` cell-strategy slots, at least
+    two cells); cells alone in their group are packed together, at most ``PACKED_CATEGORIES``
+    and ``PACKED_SLOTS`` to a panel (one cell per panel with many strategies).
+    """
+    show_architecture = len({json.dumps(c.architecture, sort_keys=True) for c in cells}) > 1
+    panels: list[tuple[str, list[tuple[str, Cell]]]] = []
+    singles: list[tuple[str, Cell]] = []
+    for group in _groups(cells):
+        if len(group) == 1:
+            singles.append((_group_title(group[0], show_architecture, with_t=True), group[0]))
+            continue
+        labels = [c.t_label() or _value(c.cell) for c in group]
+        size = max(2, min(8, GROUP_SLOTS // n_strategies))
+        for part in _chunks(list(zip(labels, group, strict=True)), size):
+            panels.append((_group_title(group[0], show_architecture), part))
+    for part in _chunks(singles, max(1, min(PACKED_CATEGORIES, PACKED_SLOTS // n_strategies))):
+        panels.append(("", part))
+    return panels
+
+
+def plot_cost_to_solve(cells: list[Cell], strategies: list[str], unit: str, folder: Path, title: str) -> Section:
+    """Cost to solve of every solved run (log scale), with medians and "k/n" solved."""
+    from matplotlib.lines import Line2D
+
+    section = Section(f"{unit.capitalize()} to solve", caption=(
+        f"{UNIT_LABELS[unit].capitalize()} up to the first solution, one point per solved run (jittered "
+        "sideways), black bars at the medians; k/n above: runs solved of runs (failed runs left out)."))
+    colors = _colors(strategies)
+    rng = np.random.default_rng(0)  # jitter only; the same picture every time
+    panels = _cost_panels(cells, len(strategies))
+    chunks = _chunks(panels)
+    ncols = _layout(len(chunks[0]))
+    for chunk, name in zip(chunks, _file_names("cost_to_solve", len(chunks)), strict=True):
+        figure, axes = _figure(len(chunk), ncols)
+        for ax, (panel_title, categories) in zip(axes, chunk, strict=True):
+            present = [s for s in strategies if any(r["strategy"] == s for _, c in categories for r in c.runs)]
+            slot = 0.8 / max(len(present), 1)
+            costs_all = [_cost(r, unit) for _, c in categories for r in c.runs if r["solved"] and _cost(r, unit) > 0]
+            annotations = []
+            for j, (_, cell) in enumerate(categories):
+                for i, strategy in enumerate(present):
+                    mine = [r for r in cell.runs if r["strategy"] == strategy]
+                    if not mine:
+                        continue
+                    x = j - 0.4 + slot * (i + 0.5)
+                    costs = np.array([_cost(r, unit) for r in mine if r["solved"] and _cost(r, unit) > 0])
+                    if costs.size:
+                        jitter = rng.uniform(-0.3, 0.3, costs.size) * slot
+                        ax.scatter(x + jitter, costs, s=16, color=colors[strategy], alpha=0.75, linewidths=0,
+                                   zorder=3)
+                        ax.hlines(np.median(costs), x - 0.42 * slot, x + 0.42 * slot, color="black", linewidth=2,
+                                  zorder=4)
+                    annotations.append((x, f"{sum(bool(r['solved']) for r in mine)}/{len(mine)}"))
+            ax.set_yscale("log")
+            if costs_all:
+                low, high = math.log10(min(costs_all)), math.log10(max(costs_all))
+                span = max(high - low, 1.0)
+                ax.set_ylim(10 ** (low - 0.1 * span), 10 ** (high + 0.35 * span))
+                _log_axis(ax.yaxis, *ax.get_ylim())
+            else:
+                ax.set_ylim(1, 10)
+                ax.set_yticks([])
+                ax.set_yticks([], minor=True)
+                ax.text(0.5, 0.45, "no run solved", transform=ax.transAxes, ha="center", va="center",
+                        color="0.4", fontsize=11)
+            slot_inches = PANEL_WIDTH * 0.8 * slot / len(categories)
+            for x, text in annotations:
+                rotate = len(text) * 8 * 0.6 / 72 > 0.9 * slot_inches  # 8 pt characters ~0.6 em wide
+                ax.annotate(text, (x, 0.97), xycoords=("data", "axes fraction"), ha="center", va="top",
+                            fontsize=8, rotation=90 if rotate else 0, color="0.2")
+            ax.set_xlim(-0.5, len(categories) - 0.5)
+            if len(categories) == 1:  # one cell: name it above, and the strategies below
+                ax.set_xticks([-0.4 + slot * (i + 0.5) for i in range(len(present))], present, fontsize=9,
+                              rotation=0 if len(present) < 4 else 30, ha="center" if len(present) < 4 else "right")
+                panel_title = ", ".join(part for part in (panel_title, categories[0][0]) if part)
+            else:
+                labels = [_wrap(label, 24) for label, _ in categories]
+                ax.set_xticks(range(len(categories)), labels, fontsize=8 if not panel_title else 9,
+                              rotation=0 if panel_title or len(categories) < 3 else 20,
+                              ha="center" if panel_title or len(categories) < 3 else "right")
+            ax.set_ylabel(f"{UNIT_LABELS[unit]} to solve")
+            ax.set_title(_wrap(panel_title or "tasks with one cell each"), fontsize=10)
+            ax.grid(True, axis="y", which="major", alpha=0.3)
+        handles = [Line2D([], [], marker="o", linestyle="", color=colors[s], label=s) for s in strategies]
+        handles.append(Line2D([], [], color="black", linewidth=2, label="median"))
+        _save(figure, folder / name, f"{title}: {unit} to solve, solved runs (k/n: runs solved)", handles,
+              [h.get_label() for h in handles])
+        section.files.append(folder / name)
+    return section
+
+
+def plot_best_loss(cells: list[Cell], strategies: list[str], unit: str, folder: Path, title: str) -> Section:
+    """Best training loss against cost: median and interquartile band over seeds, one panel per cell."""
+    section = Section(f"Best training loss against {unit}", caption=(
+        "Best training loss so far of each run, as a step function of its history: median (line) and "
+        "quartiles (band) over the runs with a finite loss at that point; dotted where fewer than half the "
+        "runs have one (early-exit guessing records none before it solves). A solved run keeps its final "
+        "loss to the end of its strategy's longest run."))
+    colors = _colors(strategies)
+    show_architecture = len({json.dumps(c.architecture, sort_keys=True) for c in cells}) > 1
+    drawable, empty = [], []
+    for cell in cells:
+        finite = any(v is not None and math.isfinite(v) for r in cell.runs for _, v in r.get("history") or [])
+        (drawable if finite else empty).append(cell)
+    if empty:
+        section.notes.append(f"{len(empty)} cell(s) without a finite best loss in any run's history left out: "
+                             + "; ".join(_group_title(c, show_architecture, with_t=True) for c in empty) + ".")
+    if not drawable:
+        return section
+    if unit == "sequences":
+        section.notes.append("Histories are recorded in evaluations; each run's are scaled by its sequences per "
+                             "evaluation (exact when every evaluation presents the same number of sequences).")
+    handles: dict[str, Any] = {}
+    chunks = _chunks(drawable)
+    ncols = _layout(len(chunks[0]))
+    for chunk, name in zip(chunks, _file_names("best_loss", len(chunks)), strict=True):
+        figure, axes = _figure(len(chunk), ncols)
+        for ax, cell in zip(axes, chunk, strict=True):
+            _draw_loss_panel(ax, cell, strategies, unit, colors, handles)
+            ax.set_title(_wrap(_group_title(cell, show_architecture, with_t=True)), fontsize=10)
+        _save(figure, folder / name, f"{title}: best training loss so far, median and quartiles over seeds "
+              "(dotted: most runs have no finite loss yet)", list(handles.values()), list(handles))
+        section.files.append(folder / name)
+    return section
+
+
+def _draw_loss_panel(ax, cell: Cell, strategies: list[str], unit: str, colors: dict[str, Any],
+                     handles: dict[str, Any]) -> None:
+    runs = []  # (strategy, history, scale, end, solved)
+    for run in cell.runs:
+        scale = run["sequences"] / run["evaluations"] if unit == "sequences" and run["evaluations"] else 1.0
+        runs.append((run["strategy"], run.get("history") or [], scale, float(run[unit]), bool(run["solved"])))
+    starts = [e * scale for _, history, scale, _, _ in runs for e, _ in history[:1] if e * scale > 0]
+    ends = [end for *_, end, _ in runs if end > 0]
+    if not starts:
+        return
+    first, last = min(starts), max(max(ends, default=0), max(starts))
+    log_x = last / first >= 10
+    grid = np.geomspace(first, last, 300) if log_x else np.linspace(first, last, 300)
+    curves: dict[str, np.ndarray] = {}
+    for strategy in strategies:
+        mine = [r for r in runs if r[0] == strategy]
+        if not mine:
+            continue
+        reach = max(end for *_, end, _ in mine)
+        values = np.array([step_values(history, grid, scale, reach if solved else end)
+                           for _, history, scale, end, solved in mine])
+        values[:, grid > reach * (1 + 1e-9)] = np.nan
+        if np.isfinite(values).any():
+            curves[strategy] = values
+    finite = np.concatenate([v[np.isfinite(v)] for v in curves.values()]) if curves else np.array([])
+    positive = finite[finite > 0]
+    # Log scale when losses span two decades or get tiny (a solved net's loss is often ~1e-10).
+    log_y = positive.size > 0 and (positive.max() / max(positive.min(), LOSS_FLOOR) >= 100 or positive.min() < 1e-3)
+    floor = max(positive.min(), LOSS_FLOOR) if log_y else None
+    clipped = log_y and bool((finite < floor).any())
+    for strategy, values in curves.items():
+        if floor is not None:
+            values = np.where(np.isfinite(values), np.maximum(values, floor), np.nan)
+        counted = np.isfinite(values).sum(axis=0)
+        has = counted > 0
+        median, q1, q3 = np.full(grid.shape, np.nan), np.full(grid.shape, np.nan), np.full(grid.shape, np.nan)
+        median[has] = np.nanmedian(values[:, has], axis=0)
+        q1[has], q3[has] = np.nanpercentile(values[:, has], [25, 75], axis=0)
+        color = colors[strategy]
+        # Solid where at least half the runs have a finite loss, dotted where fewer do.
+        many = counted * 2 >= len(values)
+        few = np.where(~many | np.r_[~many[1:], False], median, np.nan)  # overlaps one point: no gap
+        (line,) = ax.step(grid, np.where(many, median, np.nan), where="post", color=color, linewidth=1.8,
+                          label=strategy)
+        ax.step(grid, few, where="post", color=color, linewidth=1.2, linestyle=":")
+        ax.fill_between(grid, q1, q3, step="post", color=color, alpha=0.2, linewidth=0)
+        handles.setdefault(strategy, line)
+    ax.set_xlim(first, last)  # the panel's common grid: where the first history starts to the longest run's end
+    if log_x:
+        ax.set_xscale("log")
+        _log_axis(ax.xaxis, first, last)
+    if log_y:
+        ax.set_yscale("log")
+        if math.log10(positive.max() / floor) < 1.5:
+            _log_axis(ax.yaxis, floor, positive.max())
+    ax.set_xlabel(UNIT_LABELS[unit] + (" (log scale)" if log_x else ""))
+    fitness = cell.runs[0].get("fitness")
+    name = fitness.get("name") if isinstance(fitness, dict) else fitness
+    ylabel = "best training loss" + (f" ({name})" if name else "")
+    if clipped:
+        ylabel += f"\n(values < {floor:.0e} drawn at {floor:.0e})"
+    ax.set_ylabel(ylabel)
+    ax.grid(True, which="major", alpha=0.3)
+
+
+# ----------------------------------------------------------------------------- entry
+def make_plots(runs: list[dict[str, Any]], folder: str | Path, unit: str | None = None,
+               title: str = "experiment") -> list[Section]:
+    """Draw every plot of an experiment's runs into ``folder`` (PNG files).
+
+    Parameters
+    ----------
+    runs : list of dict
+        Run records, the latest of each run (failed runs are left out of the plots).
+    folder : str or Path
+        Where the PNG files go (created; earlier PNGs of these plots there are removed first).
+    unit : {"evaluations", "sequences"}, optional
+        Cost unit of the cost and loss plots; default :func:`default_unit`.
+    title : str
+        The experiment's name, for the figure titles.
+
+    Returns
+    -------
+    list of Section
+        Success rate against T, cost to solve, best loss: the files of each and notes.
+
+    Raises
+    ------
+    MatplotlibMissing
+        Without matplotlib (the ``plot`` extra); a ValueError with a one-line message.
+    """
+    _require_matplotlib()
+    if unit is None:
+        unit = default_unit(runs)
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for prefix in PLOT_PREFIXES:
+        for old in folder.glob(f"{prefix}*.png"):
+            old.unlink()
+    cells = cells_of(runs)
+    strategies = _strategies([r for c in cells for r in c.runs])
+    if not cells:
+        return [Section("Plots", notes=["No finished run to plot."])]
+    return [plot_success_vs_T(cells, strategies, folder, title),
+            plot_cost_to_solve(cells, strategies, unit, folder, title),
+            plot_best_loss(cells, strategies, unit, folder, title)]
