@@ -41,6 +41,8 @@ PLOT_PREFIXES = ("success_vs_T", "cost_to_solve", "best_loss")
 UNIT_LABELS = {"evaluations": "networks evaluated", "sequences": "sequences presented"}
 LOSS_FLOOR = 1e-12
 MATPLOTLIB_MISSING = "--plots needs matplotlib (pip install evorec[plot])"
+#: Names a cell's architecture in labels; nothing is said when the task's default architecture is used.
+ARCHITECTURE_PREFIX = "A: "
 
 
 class MatplotlibMissing(ValueError):
@@ -148,12 +150,24 @@ def _value(value: Any) -> str:
     return json.dumps(value)
 
 
+def _architecture(architecture: Any) -> str:
+    """An architecture as ``preset(params)``, e.g. ``fully_recurrent(n_hidden=1)``."""
+    if isinstance(architecture, dict):
+        params = ", ".join(f"{k}={json.dumps(v)}" for k, v in architecture.items() if k != "preset")
+        return f"{architecture['preset']}({params})" if "preset" in architecture else params
+    return architecture if isinstance(architecture, str) else json.dumps(architecture)
+
+
 def _group_title(cell: Cell, show_architecture: bool, with_t: bool = False) -> str:
+    """The task (with its parameters), ``A: preset(params)`` unless the task's default architecture
+    is used, and the cell's other grid values: each named once."""
     params = {k: v for k, v in cell.task.get("params", {}).items() if with_t or k not in ("T", "lengths")}
     parts = [_value({"name": cell.task.get("name", "?"), "params": params})]
-    if show_architecture:
-        parts.append(f"architecture: {'task default' if cell.architecture is None else _value(cell.architecture)}")
-    parts += [f"{k}={_value(v)}" for k, v in _other_grid_values(cell.cell).items()]
+    others = _other_grid_values(cell.cell)
+    swept = [k for k in others if k == "architecture" or k.startswith("architecture.")]
+    if cell.architecture is not None and (show_architecture or swept):
+        parts.append(ARCHITECTURE_PREFIX + _architecture(cell.architecture))
+    parts += [f"{k}={_value(v)}" for k, v in others.items() if k not in swept]
     return ", ".join(parts)
 
 
@@ -278,7 +292,10 @@ def _log_axis(axis, low: float, high: float) -> None:
 
 
 def _wrap(text: str, width: int = 48) -> str:
-    return "\n".join(textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False)) or text
+    """``text`` in lines of about ``width`` characters; ``A: preset(...)`` stays on one line."""
+    glued = text.replace(ARCHITECTURE_PREFIX, ARCHITECTURE_PREFIX.replace(" ", "\xa0"))  # textwrap: not a space
+    lines = textwrap.wrap(glued, width, break_long_words=False, break_on_hyphens=False)
+    return "\n".join(lines).replace("\xa0", " ") or text
 
 
 def _file_names(stem: str, count: int) -> list[str]:
@@ -372,6 +389,20 @@ def _cost_panels(cells: list[Cell], n_strategies: int) -> list[tuple[str, list[t
     return panels
 
 
+def _category_ticks(labels: list[str], fontsize: int) -> tuple[list[str], int, int, float]:
+    """Category tick labels of a cost panel: (labels wrapped at ~22 characters, rotation, font size,
+    depth below the axis in inches); horizontal when the widest line fits its category, else at 30 degrees."""
+    wrapped = [_wrap(label, 22) for label in labels]
+    lines = [line for label in wrapped for line in label.split("\n")] or [""]
+    char, line = 0.6 * fontsize / 72, 1.25 * fontsize / 72  # inches; ~0.6 em a character
+    widest, height = max(len(text) for text in lines) * char, max(label.count("\n") + 1 for label in wrapped) * line
+    category = (PANEL_WIDTH - 1.0) / max(len(labels), 1)  # the axes: the panel less its y labels
+    if len(labels) < 2 or widest <= 0.92 * category:
+        return wrapped, 0, fontsize, height
+    angle = math.radians(30)
+    return wrapped, 30, fontsize, widest * math.sin(angle) + height * math.cos(angle)
+
+
 def plot_cost_to_solve(cells: list[Cell], strategies: list[str], unit: str, folder: Path, title: str) -> Section:
     """Cost to solve of every solved run (log scale), with medians and "k/n" solved."""
     from matplotlib.lines import Line2D
@@ -385,8 +416,11 @@ def plot_cost_to_solve(cells: list[Cell], strategies: list[str], unit: str, fold
     chunks = _chunks(panels)
     ncols = _layout(len(chunks[0]))
     for chunk, name in zip(chunks, _file_names("cost_to_solve", len(chunks)), strict=True):
-        figure, axes = _figure(len(chunk), ncols)
-        for ax, (panel_title, categories) in zip(axes, chunk, strict=True):
+        ticks = [_category_ticks([label for label, _ in categories], 8 if not panel_title else 9)
+                 for panel_title, categories in chunk]
+        depth = max((tick[3] for tick in ticks), default=0.0)
+        figure, axes = _figure(len(chunk), ncols, height=3.7 + max(0.0, depth - 0.45))
+        for ax, (panel_title, categories), tick in zip(axes, chunk, ticks, strict=True):
             present = [s for s in strategies if any(r["strategy"] == s for _, c in categories for r in c.runs)]
             slot = 0.8 / max(len(present), 1)
             costs_all = [_cost(r, unit) for _, c in categories for r in c.runs if r["solved"] and _cost(r, unit) > 0]
@@ -428,10 +462,10 @@ def plot_cost_to_solve(cells: list[Cell], strategies: list[str], unit: str, fold
                               rotation=0 if len(present) < 4 else 30, ha="center" if len(present) < 4 else "right")
                 panel_title = ", ".join(part for part in (panel_title, categories[0][0]) if part)
             else:
-                labels = [_wrap(label, 24) for label, _ in categories]
-                ax.set_xticks(range(len(categories)), labels, fontsize=8 if not panel_title else 9,
-                              rotation=0 if panel_title or len(categories) < 3 else 20,
-                              ha="center" if panel_title or len(categories) < 3 else "right")
+                labels, rotation, fontsize, _ = tick
+                ax.set_xticks(range(len(categories)), labels, fontsize=fontsize, rotation=rotation,
+                              ha="right" if rotation else "center", rotation_mode="anchor" if rotation else "default",
+                              multialignment="right" if rotation else "center")
             ax.set_ylabel(f"{UNIT_LABELS[unit]} to solve")
             ax.set_title(_wrap(panel_title or "tasks with one cell each"), fontsize=10)
             ax.grid(True, axis="y", which="major", alpha=0.3)
@@ -504,9 +538,12 @@ def _draw_loss_panel(ax, cell: Cell, strategies: list[str], unit: str, colors: d
             curves[strategy] = values
     finite = np.concatenate([v[np.isfinite(v)] for v in curves.values()]) if curves else np.array([])
     positive = finite[finite > 0]
-    # Log scale when losses span two decades or get tiny (a solved net's loss is often ~1e-10).
-    log_y = positive.size > 0 and (positive.max() / max(positive.min(), LOSS_FLOOR) >= 100 or positive.min() < 1e-3)
-    floor = max(positive.min(), LOSS_FLOOR) if log_y else None
+    # Log scale when losses span two decades or get tiny (a solved net's loss is often ~1e-10), or are all 0.
+    zero = finite.size > 0 and positive.size == 0
+    log_y = zero or positive.size > 0 and (positive.max() / max(positive.min(), LOSS_FLOOR) >= 100
+                                           or positive.min() < 1e-3)
+    floor = (LOSS_FLOOR if zero else max(positive.min(), LOSS_FLOOR)) if log_y else None
+    flat = log_y and (zero or positive.max() <= floor)  # every loss at (or below) the floor: one line at it
     clipped = log_y and bool((finite < floor).any())
     for strategy, values in curves.items():
         if floor is not None:
@@ -529,7 +566,11 @@ def _draw_loss_panel(ax, cell: Cell, strategies: list[str], unit: str, colors: d
     if log_x:
         ax.set_xscale("log")
         _log_axis(ax.xaxis, first, last)
-    if log_y:
+    if flat:  # the floor at the bottom of a few decades, as in the other panels, not a meaningless linear axis
+        ax.set_yscale("log")
+        ax.set_ylim(floor / 10 ** 0.3, floor * 10 ** 3)
+        _log_axis(ax.yaxis, floor, floor * 10 ** 3)
+    elif log_y:
         ax.set_yscale("log")
         if math.log10(positive.max() / floor) < 1.5:
             _log_axis(ax.yaxis, floor, positive.max())

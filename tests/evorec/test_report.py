@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 import yaml
 
+from evorec import plots
 from evorec.cli import main
 from evorec.config import ConfigError, load
-from evorec.plots import MATPLOTLIB_MISSING, default_unit, step_values, task_T
+from evorec.plots import MATPLOTLIB_MISSING, Cell, cells_of, default_unit, step_values, task_T
 from evorec.published import PublishedFigure, load_published
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -155,6 +156,47 @@ def test_without_matplotlib_plots_fail_in_one_line_and_the_summary_is_still_writ
     assert MATPLOTLIB_MISSING == "--plots needs matplotlib (pip install evorec[plot])"
     assert (folder / "summary.csv").exists() and (folder / "summary.md").exists()
     assert not (folder / "report.md").exists()
+
+
+def _run(cell: dict, architecture, history=None, **extra) -> dict:
+    task = cell["task"]
+    return {"status": "ok", "cell": cell, "task": task, "architecture": architecture, "strategy": "guessing",
+            "solved": True, "evaluations": 10, "sequences": 10, "history": history or [[1, 0.5]], **extra}
+
+
+def test_plot_labels_name_the_architecture_once_and_omit_the_task_default():
+    parity = {"name": "parity"}
+    runs = [_run({"task": {"name": "latch", "params": {"variant": "I"}}}, None),
+            _run({"task": parity, "architecture": {"preset": "fully_recurrent", "n_hidden": 1}},
+                 {"n_hidden": 1, "preset": "fully_recurrent"}),
+            _run({"task": parity, "architecture": {"preset": "rg_a2", "self_links": True}},
+                 {"preset": "rg_a2", "self_links": True})]
+    cells = cells_of(runs)
+    titles = [plots._group_title(c, show_architecture=True, with_t=True) for c in cells]
+    assert titles == ['latch(variant="I")', "parity(), A: fully_recurrent(n_hidden=1)",
+                      "parity(), A: rg_a2(self_links=true)"]
+    labels = [label for _, categories in plots._cost_panels(cells, 1) for label, _ in categories]
+    assert labels == titles
+    for label in labels:
+        assert "task default" not in label and "architecture" not in label
+        assert label.count("fully_recurrent") + label.count("rg_a2") <= 1
+    # An architecture swept by a dotted grid key is named once too, even when it is the only one.
+    swept = Cell("k", {"task": parity, "architecture.n_hidden": 2}, {"name": "parity"},
+                 {"preset": "fully_recurrent", "n_hidden": 2})
+    assert plots._group_title(swept, show_architecture=False) == "parity(), A: fully_recurrent(n_hidden=2)"
+
+
+def test_a_loss_panel_of_zeros_has_a_log_axis_at_the_floor():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    [cell] = cells_of([_run({"task": {"name": "latch"}}, None, history=[[1, 0.0], [5, 0.0]]) for _ in range(3)])
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    ax = figure.subplots()
+    plots._draw_loss_panel(ax, cell, ["guessing"], "evaluations", {"guessing": "C0"}, {})
+    low, high = ax.get_ylim()
+    assert ax.get_yscale() == "log" and low < 1e-12 < high and "1e-12" in ax.get_ylabel()
 
 
 # -------------------------------------------------------------------------- published
