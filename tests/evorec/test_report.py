@@ -311,3 +311,22 @@ def test_report_without_published_figures_keeps_its_columns(tmp_path, capsys, mo
     (folder / "runs.jsonl").unlink()
     assert main(["report", str(folder)]) == 0
     assert capsys.readouterr().out == printed
+
+
+def test_the_committed_results_regenerate_their_report_and_plots(tmp_path, capsys):
+    # docs/results holds each reproduction's compressed runs; `evorec report --plots` must
+    # rebuild the PNGs and report.md from them (issue: paper reproductions).
+    pytest.importorskip("matplotlib")
+    import shutil
+
+    source = Path(__file__).resolve().parents[2] / "docs" / "results" / "gnarl_ant"
+    folder = tmp_path / "gnarl_ant"
+    folder.mkdir()
+    for name in ("experiment.yaml", "runs.jsonl.gz"):
+        shutil.copy(source / name, folder / name)
+    assert main(["report", str(folder), "--plots"]) == 0
+    pngs = sorted(p.name for p in (folder / "plots").glob("*.png"))
+    assert pngs == sorted(p.name for p in (source / "plots").glob("*.png")) and pngs
+    report = (folder / "report.md").read_text()
+    assert all(f"plots/{name}" in report for name in pngs)
+    assert "| 10 |" in (folder / "summary.md").read_text()  # all ten runs read from the archive
