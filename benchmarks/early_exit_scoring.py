@@ -1,7 +1,7 @@
 """What judging only the entries an early-stopped network saw buys.
 
 With early exit, the evaluator stops a network at its first wrong training sequence, so most
-networks see a few scored entries out of many.  ``evorec.evaluate.score_outputs`` judges the
+networks see a few scored entries out of many.  ``evorec.evaluate.judge_entries`` judges the
 criterion only on the entries each stopped network saw.  The baseline (measured in the same
 run) is the earlier way: judge the whole gathered store, NaN-filled where nothing was seen,
 for every network.  The workload is random guessing with early exit on LSTM97's long-lag task
@@ -19,28 +19,13 @@ import argparse
 import sys
 import time
 
-import numpy as np
-
 from evorec.problem import make_problem
-from evorec.scoring import per_sequence_all
 from evorec.strategy import Budget, search
 
 
-def judge_everything(store, seen, complete, targets, entry_seq, n_sequences, fitness, criterion,
-                     criterion_targets=None):
+def judge_everything(store, seen, complete, judged, criterion):
     """The baseline: the criterion over the whole store of every network."""
-    judged = targets if criterion_targets is None else criterion_targets
-    entry_ok = criterion.entry_correct(store, judged) | ~seen
-    wrong = n_sequences - per_sequence_all(entry_ok, entry_seq).sum(axis=1)
-    loss = np.full(store.shape[0], np.inf)
-    if complete.any():
-        done = store[complete]
-        finite = np.isfinite(done).all(axis=(1, 2))
-        values = np.full(done.shape[0], float(fitness.worst))
-        if finite.any():
-            values[finite] = fitness(done[finite], targets, entry_seq, n_sequences)
-        loss[complete] = np.where(np.isnan(values), fitness.worst, values)
-    return loss, wrong, complete & (wrong == 0), complete.copy()
+    return criterion.entry_correct(store, judged) | ~seen
 
 
 def timed(problem, networks: int) -> tuple[float, object]:
@@ -56,17 +41,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     problem = make_problem("long_lag", task_params={"variant": "2a"}, seed=1)
     evaluate_module = sys.modules["evorec.evaluate"]  # the package's `evaluate` is the function
-    current = evaluate_module.score_outputs
+    current = evaluate_module.judge_entries
     times = {"judge seen entries (evorec)": [], "judge whole store (baseline)": []}
     results = {}
     for _ in range(args.repeats):
         for label, scorer in (("judge seen entries (evorec)", current),
                               ("judge whole store (baseline)", judge_everything)):
-            evaluate_module.score_outputs = scorer
+            evaluate_module.judge_entries = scorer
             try:
                 seconds, result = timed(problem, args.networks)
             finally:
-                evaluate_module.score_outputs = current
+                evaluate_module.judge_entries = current
             times[label].append(seconds)
             results[label] = (result.best_loss, result.evaluations, result.sequences, result.steps)
     same = len(set(results.values())) == 1

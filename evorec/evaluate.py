@@ -337,6 +337,22 @@ def _select(net: _Compiled, rows: np.ndarray) -> _Compiled:
                      net.squash_h, net.squash_y)
 
 
+def judge_entries(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, judged: np.ndarray,
+                  criterion: Criterion) -> np.ndarray:
+    """``(P, N)`` flags: entry right, or not seen (an unseen entry never counts as wrong)."""
+    entry_ok = np.ones(seen.shape, dtype=bool)
+    if complete.any():
+        entry_ok[complete] = criterion.entry_correct(store[complete], judged) | ~seen[complete]
+    stopped = np.flatnonzero(~complete)
+    if stopped.size:
+        # Networks stopped by early exit saw few entries: judge only those (judging the whole
+        # NaN-filled store costs more than the simulation when there are many entries).
+        rows, entries = np.nonzero(seen[stopped])
+        ok = criterion.entry_correct(store[stopped[rows], entries][None], judged[entries])[0]
+        entry_ok[stopped[rows], entries] = ok
+    return entry_ok
+
+
 def score_outputs(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, targets: np.ndarray,
                   entry_seq: np.ndarray, n_sequences: int, fitness: Fitness,
                   criterion: Criterion, criterion_targets: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
@@ -348,16 +364,7 @@ def score_outputs(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, tar
     The criterion compares with ``criterion_targets`` when given (default ``targets``).
     """
     judged = targets if criterion_targets is None else criterion_targets
-    entry_ok = np.ones(seen.shape, dtype=bool)
-    if complete.any():
-        entry_ok[complete] = criterion.entry_correct(store[complete], judged) | ~seen[complete]
-    stopped = np.flatnonzero(~complete)
-    if stopped.size:
-        # Networks stopped by early exit saw few entries: judge only those (judging the whole
-        # NaN-filled store costs more than the simulation when there are many entries).
-        rows, entries = np.nonzero(seen[stopped])
-        ok = criterion.entry_correct(store[stopped[rows], entries][None], judged[entries])[0]
-        entry_ok[stopped[rows], entries] = ok
+    entry_ok = judge_entries(store, seen, complete, judged, criterion)
     wrong = n_sequences - per_sequence_all(entry_ok, entry_seq).sum(axis=1)
     loss = np.full(store.shape[0], np.inf)
     if complete.any():
