@@ -80,6 +80,12 @@ def balanced_labels(n: int, n_classes: int, rng: np.random.Generator) -> np.ndar
     return rng.permutation((np.arange(n) + rng.integers(n_classes)) % n_classes)
 
 
+def running_mask(lengths: np.ndarray, steps: int | None = None) -> np.ndarray:
+    """``(B, steps)`` flags: step ``t`` lies within sequence ``b``'s length (default steps: the longest)."""
+    steps = int(lengths.max()) if steps is None else steps
+    return np.arange(steps)[None, :] < lengths[:, None]
+
+
 def end_target_batch(inputs: np.ndarray, lengths: np.ndarray, final_targets: np.ndarray,
                      labels: np.ndarray, final_criterion_targets: np.ndarray | None = None) -> SequenceBatch:
     """A batch whose only scored step is the last step of each sequence.

@@ -7,7 +7,7 @@ import numpy as np
 from evorec.batch import SequenceBatch
 from evorec.checks import boolean, integer, positive_number
 from evorec.network import Architecture
-from evorec.task import Task, check_positive_count, end_target_batch
+from evorec.task import Task, check_positive_count, end_target_batch, running_mask
 
 from .fitness import WithinTolerance
 
@@ -19,7 +19,6 @@ class _MarkedPairs(Task):
 
     n_in = 2
     n_out = 1
-    default_fitness = "mse"
     low: float = 0.0
     high: float = 1.0
     first_pair_value: float = 0.0
@@ -66,7 +65,7 @@ class _MarkedPairs(Task):
         if self.replace_first_value:
             values[(first == 0) | (second == 0), 0] = self.first_pair_value
         target = self.target(x1, x2)
-        running = np.arange(steps)[None, :] < lengths[:, None]
+        running = running_mask(lengths, steps)
         inputs = np.stack([values, markers], axis=2) * running[:, :, None]
         return end_target_batch(inputs, lengths, target[:, None], None)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evorec.task import Task, balanced_labels, check_lengths, check_positive_count
+from evorec.task import Task, balanced_labels, check_lengths, check_positive_count, running_mask
 
 from .fitness import WithinTolerance
 
@@ -46,5 +46,5 @@ class TwoClassTask(Task):
         n = check_positive_count(n)
         labels = balanced_labels(n, 2, rng)
         lengths = rng.integers(self.lengths[0], self.lengths[1] + 1, size=n)
-        running = np.arange(lengths.max())[None, :] < lengths[:, None]
+        running = running_mask(lengths)
         return labels, lengths, running

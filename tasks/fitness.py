@@ -64,6 +64,11 @@ class MaxAbsError(Fitness):
         return float(np.max(np.maximum(np.abs(low - targets), np.abs(high - targets))))
 
 
+def _fraction_of_sequences_wrong(entry_ok: np.ndarray, sequence: np.ndarray, n_sequences: int) -> np.ndarray:
+    right = per_sequence_all(entry_ok, sequence)
+    return 1.0 - right.sum(axis=1) / n_sequences
+
+
 class FractionWrong(Fitness):
     """Fraction of sequences with an output ``tol`` or more away from its target.
 
@@ -80,16 +85,11 @@ class FractionWrong(Fitness):
         self.criterion = WithinTolerance(tol)
 
     def __call__(self, outputs, targets, sequence, n_sequences):
-        right = per_sequence_all(self.criterion.entry_correct(outputs, targets), sequence)
-        return 1.0 - right.sum(axis=1) / n_sequences
+        return _fraction_of_sequences_wrong(self.criterion.entry_correct(outputs, targets), sequence, n_sequences)
 
     def __repr__(self) -> str:
         return f"FractionWrong(tol={self.criterion.tol})"
 
-
-def _fraction_of_sequences_wrong(entry_ok: np.ndarray, sequence: np.ndarray, n_sequences: int) -> np.ndarray:
-    right = per_sequence_all(entry_ok, sequence)
-    return 1.0 - right.sum(axis=1) / n_sequences
 
 
 class SumSquaredError(Fitness):

@@ -10,7 +10,7 @@ import numpy as np
 from evorec.batch import SequenceBatch
 from evorec.checks import integer, positive_number
 from evorec.network import Architecture
-from evorec.task import Task, balanced_labels, check_positive_count, end_target_batch
+from evorec.task import Task, balanced_labels, check_positive_count, end_target_batch, running_mask
 
 from .fitness import WithinTolerance
 
@@ -78,7 +78,6 @@ class LongLag(Task):
     """
 
     name = "long_lag"
-    default_fitness = "mse"
 
     def __init__(self, variant: str = "2a", p: int = 100, q: int | None = None,
                  trigger_prob: float | None = None, distractor_probs: Sequence[float] | None = None,
@@ -160,7 +159,7 @@ class LongLag(Task):
         symbol[:, 0], symbol[:, 1] = b, x + labels
         symbol[:, 2:] = self._distractors((n, steps - 2), rng)
         symbol[np.arange(n), lengths - 1] = e
-        running = np.arange(steps)[None, :] < lengths[:, None]
+        running = running_mask(lengths, steps)
         inputs = np.eye(p + 4)[symbol] * running[:, :, None]
         return end_target_batch(inputs, lengths, np.asarray(self.end_targets)[labels], labels)
 

@@ -7,7 +7,7 @@ import numpy as np
 from evorec.batch import SequenceBatch
 from evorec.checks import boolean
 from evorec.network import Architecture
-from evorec.task import Task, balanced_labels, check_positive_count
+from evorec.task import Task, balanced_labels, check_positive_count, running_mask
 
 from .fitness import NextSymbolCorrect
 
@@ -68,7 +68,6 @@ class EmbeddedReber(Task):
     name = "embedded_reber"
     n_in = 7
     n_out = 7
-    default_fitness = "mse"
 
     def __init__(self, distinct: bool = True) -> None:
         self.distinct = boolean(distinct, "distinct")
@@ -107,7 +106,7 @@ class EmbeddedReber(Task):
         symbol[rows, 3 + walk_len], possible[rows, 3 + walk_len, outer] = E, 1.0  # next: same O
         symbol[rows, 4 + walk_len], possible[rows, 4 + walk_len, E] = outer, 1.0  # next: final E
 
-        running = np.arange(steps)[None, :] < lengths[:, None]
+        running = running_mask(lengths, steps)
         inputs = np.zeros((n, steps, 7))
         inputs[running] = np.eye(7)[symbol[running]]
         return SequenceBatch(inputs, possible, running, lengths, labels)

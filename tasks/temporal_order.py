@@ -7,7 +7,7 @@ import numpy as np
 from evorec.batch import SequenceBatch
 from evorec.checks import positive_number
 from evorec.network import Architecture
-from evorec.task import Task, balanced_labels, check_positive_count, end_target_batch
+from evorec.task import Task, balanced_labels, check_positive_count, end_target_batch, running_mask
 
 from .fitness import WithinTolerance
 
@@ -50,7 +50,6 @@ class TemporalOrder(Task):
 
     name = "temporal_order"
     n_in = 8
-    default_fitness = "mse"
 
     def __init__(self, variant: str = "6a", tolerance: float = 0.3) -> None:
         if not isinstance(variant, str) or variant not in POSITIONS:
@@ -78,6 +77,6 @@ class TemporalOrder(Task):
         for i, (lo, hi) in enumerate(POSITIONS[self.variant]):
             bit = (labels >> (k - 1 - i)) & 1  # 0: X, 1: Y
             symbol[rows, rng.integers(lo, hi + 1, size=n)] = X + bit
-        running = np.arange(steps)[None, :] < lengths[:, None]
+        running = running_mask(lengths, steps)
         inputs = np.eye(8)[symbol] * running[:, :, None]
         return end_target_batch(inputs, lengths, np.eye(self.n_out)[labels], labels)

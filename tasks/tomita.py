@@ -7,7 +7,7 @@ import numpy as np
 from evorec.batch import SequenceBatch
 from evorec.checks import boolean, integer, positive_number
 from evorec.network import Architecture
-from evorec.task import Task, balanced_labels, check_positive_count, end_target_batch
+from evorec.task import Task, balanced_labels, check_positive_count, end_target_batch, running_mask
 
 from .fitness import WithinTolerance
 
@@ -145,7 +145,6 @@ class Tomita(Task):
     name = "tomita"
     n_in = 1
     n_out = 1
-    default_fitness = "mse"
 
     def __init__(self, grammar: int = 1, max_length: int = 10, min_length: int = 1, sampling: str = "random",
                  balanced: bool = True, coding: str = "signed", tolerance: float = 0.5) -> None:
@@ -242,7 +241,7 @@ class Tomita(Task):
         else:
             symbols, lengths = self._sample_random(classes, rng)
         labels = self._run(symbols, lengths)
-        running = np.arange(symbols.shape[1])[None, :] < lengths[:, None]
+        running = running_mask(lengths, symbols.shape[1])
         if self.coding == "signed":
             inputs = np.where(symbols == 1, 1.0, -1.0)[:, :, None]
         else:
