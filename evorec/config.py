@@ -172,10 +172,6 @@ class Experiment:
         errors.add(path, message)
         return ConfigError(errors.lines)
 
-    def identity(self) -> dict[str, Any]:
-        """What determines the results: the document without parallel settings or output."""
-        return {k: v for k, v in self.document.items() if k not in ("parallel", "output")}
-
 
 def load(path: str | os.PathLike) -> Experiment:
     """Read, validate and expand an experiment file.
@@ -208,10 +204,7 @@ def load(path: str | os.PathLike) -> Experiment:
 
 
 def _validate(doc: dict[str, Any], filename: str, errors: _Errors) -> Experiment:
-    for key in doc:
-        if key not in TOP_LEVEL:
-            errors.add((str(key),), f"unknown key{_suggest(str(key), TOP_LEVEL)}; allowed: {', '.join(TOP_LEVEL)}",
-                       key=True)
+    _unknown_keys(doc, (), TOP_LEVEL, errors)
     for key in ("name", "task", "budget", "strategies"):
         if key not in doc:
             errors.add((key,), "is required", at=())

@@ -25,7 +25,7 @@ import yaml
 from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_limits
 
-from .config import PRESETS, ConfigError, Experiment, RunSpec
+from .config import PRESETS, ConfigError, Experiment, RunSpec, _to_python
 from .problem import make_problem
 from .registry import STRATEGIES, make_fitness
 from .results import CONFIG_FILE, ResultsStore, latest
@@ -42,10 +42,6 @@ def _versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             versions[package] = "unknown"
     return versions
-
-
-def _params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
 
 
 def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
@@ -66,12 +62,12 @@ def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
                 architecture = PRESETS[arch.pop("preset")](**arch)
             fitness = None
             if spec.fitness is not None:
-                fitness = make_fitness(spec.fitness["name"], **_params(spec.fitness.get("params", {})))
+                fitness = make_fitness(spec.fitness["name"], **_to_python(spec.fitness.get("params", {})))
             problem = make_problem(spec.task["name"], architecture, spec.data["train_size"], spec.data["test_size"],
                                    fitness, seed=int(data_seq.generate_state(1)[0]),
-                                   task_params=_params(spec.task.get("params", {})))
+                                   task_params=_to_python(spec.task.get("params", {})))
             strategy = STRATEGIES.create(spec.strategy["name"], problem.architecture,
-                                         np.random.default_rng(search_seq), **_params(spec.strategy["params"]))
+                                         np.random.default_rng(search_seq), **_to_python(spec.strategy["params"]))
             result = search(strategy, problem, Budget(**spec.budget))
         outcome = result.to_dict()
         outcome.pop("strategy")
@@ -130,10 +126,10 @@ def prepare_folder(experiment: Experiment, folder: Path, fresh: bool, field: tup
         aside = folder.with_name(f"{folder.name}.previous-{stamp}")
         shutil.move(str(folder), str(aside))
     elif saved.exists():
-        old = yaml.safe_load(saved.read_text())
-        if _identity(old) != _identity(document):
-            changed = sorted(k for k in set(_identity(old)) | set(_identity(document))
-                             if old.get(k) != document.get(k))
+        old = _identity(yaml.safe_load(saved.read_text()))
+        new = _identity(document)
+        if old != new:
+            changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             raise _folder_error(experiment, field, f"{folder} holds results of a different configuration "
                                 f"(changed: {', '.join(changed)}); use --fresh to move them aside, or --out "
                                 f"for another folder")

@@ -158,6 +158,11 @@ def _architecture(architecture: Any) -> str:
     return architecture if isinstance(architecture, str) else json.dumps(architecture)
 
 
+def _architecture_varies(cells: list[Cell]) -> bool:
+    """Whether the cells use more than one architecture (then titles name it)."""
+    return len({json.dumps(c.architecture, sort_keys=True) for c in cells}) > 1
+
+
 def _group_title(cell: Cell, show_architecture: bool, with_t: bool = False) -> str:
     """The task (with its parameters), ``A: preset(params)`` unless the task's default architecture
     is used, and the cell's other grid values: each named once."""
@@ -316,7 +321,7 @@ def plot_success_vs_T(cells: list[Cell], strategies: list[str], folder: Path, ti
     section = Section("Success rate against T", caption=(
         "Runs solved per grid cell and strategy against T (the task's `T`, or the upper end of its `lengths`), "
         "one panel per task; bars: binomial 95 % Wilson intervals."))
-    show_architecture = len({json.dumps(c.architecture, sort_keys=True) for c in cells}) > 1
+    show_architecture = _architecture_varies(cells)
     groups = [g for g in _groups(cells) if len({c.T for c in g if c.T is not None}) >= 2]
     if not groups:
         section.notes.append("Not drawn: no task has cells at two or more values of T (its `T` parameter or "
@@ -373,7 +378,7 @@ def _cost_panels(cells: list[Cell], n_strategies: int) -> list[tuple[str, list[t
     two cells); cells alone in their group are packed together, at most ``PACKED_CATEGORIES``
     and ``PACKED_SLOTS`` to a panel (one cell per panel with many strategies).
     """
-    show_architecture = len({json.dumps(c.architecture, sort_keys=True) for c in cells}) > 1
+    show_architecture = _architecture_varies(cells)
     panels: list[tuple[str, list[tuple[str, Cell]]]] = []
     singles: list[tuple[str, Cell]] = []
     for group in _groups(cells):
@@ -485,7 +490,7 @@ def plot_best_loss(cells: list[Cell], strategies: list[str], unit: str, folder: 
         "runs have one (early-exit guessing records none before it solves). A solved run keeps its final "
         "loss to the end of its strategy's longest run."))
     colors = _colors(strategies)
-    show_architecture = len({json.dumps(c.architecture, sort_keys=True) for c in cells}) > 1
+    show_architecture = _architecture_varies(cells)
     drawable, empty = [], []
     for cell in cells:
         finite = any(v is not None and math.isfinite(v) for r in cell.runs for _, v in r.get("history") or [])

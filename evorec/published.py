@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from .config import ConfigError, _Errors, _Locator, _suggest
+from .config import ConfigError, _Errors, _Locator, _suggest, _unknown_keys
 
 #: Default location, relative to the current directory.
 DEFAULT_FILE = Path("experiments") / "published.yaml"
@@ -178,9 +178,7 @@ def load_published(path: str | os.PathLike) -> list[PublishedFigure]:
     if not isinstance(document, dict):
         errors.add((), "a published-figures file must be a mapping with one key, figures")
         errors.raise_if_any()
-    for key in document:
-        if key != "figures":
-            errors.add((str(key),), f"unknown key{_suggest(str(key), ['figures'])}; allowed: figures", key=True)
+    _unknown_keys(document, (), ("figures",), errors)
     entries = document.get("figures", [])
     if entries is None:
         entries = []
@@ -203,10 +201,7 @@ def _entry(entry: Any, path: tuple[str | int, ...], errors: _Errors) -> dict[str
                          f"got {type(entry).__name__}")
         return None
     before = len(errors.lines)
-    for key in entry:
-        if key not in KEYS:
-            errors.add(path + (str(key),), f"unknown key{_suggest(str(key), KEYS)}; allowed: {', '.join(KEYS)}",
-                       key=True)
+    _unknown_keys(entry, path, KEYS, errors)
     for key in REQUIRED:
         if key not in entry:
             errors.add(path + (key,), "is required", at=path)

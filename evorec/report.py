@@ -135,9 +135,9 @@ def summarise(folder: str | os.PathLike, run_ids: list[str] | None = None, title
         name = experiment.name
         if run_ids is None:
             run_ids = [spec.run_id for spec in experiment.runs]
-    rows = summarize(records, run_ids)
     by_id = latest(records)
     runs = [by_id[i] for i in (run_ids if run_ids is not None else list(by_id)) if i in by_id]
+    rows = summarize(runs)
     used: list[PublishedFigure] = []
     if published:
         groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
