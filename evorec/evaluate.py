@@ -340,6 +340,8 @@ def _select(net: _Compiled, rows: np.ndarray) -> _Compiled:
 def judge_entries(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, judged: np.ndarray,
                   criterion: Criterion) -> np.ndarray:
     """``(P, N)`` flags: entry right, or not seen (an unseen entry never counts as wrong)."""
+    if complete.all():  # the usual case (always without early exit): no copy of the store
+        return criterion.entry_correct(store, judged) | ~seen
     entry_ok = np.ones(seen.shape, dtype=bool)
     if complete.any():
         entry_ok[complete] = criterion.entry_correct(store[complete], judged) | ~seen[complete]
@@ -368,7 +370,7 @@ def score_outputs(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, tar
     wrong = n_sequences - per_sequence_all(entry_ok, entry_seq).sum(axis=1)
     loss = np.full(store.shape[0], np.inf)
     if complete.any():
-        done = store[complete]
+        done = store if complete.all() else store[complete]
         finite = np.isfinite(done).all(axis=(1, 2))
         values = np.full(done.shape[0], float(fitness.worst))
         if finite.any():

@@ -26,6 +26,7 @@ import numpy as np
 
 from evorec.batch import SequenceBatch
 from evorec.network import Architecture
+from evorec.task import running_mask
 
 LOSSES = ("mse", "cross_entropy")
 
@@ -72,7 +73,7 @@ def _forward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, batch: Sequen
     """
     B, T = batch.n_sequences, batch.n_steps
     H, n_out = arch.n_hidden, arch.n_out
-    alive = np.arange(T)[None, :] < batch.lengths[:, None]  # (B, T)
+    alive = running_mask(batch.lengths, T)  # (B, T)
     x = np.where(alive[:, :, None], batch.inputs, 0.0)
     h_all = np.zeros((B, T, H))
     y_all = np.zeros((B, T, n_out))
@@ -364,7 +365,7 @@ class LSTM:
         B, T = batch.n_sequences, batch.n_steps
         N, C = self.n_cells_total, self.n_cells
         g_fn, h_fn = _SQUASH[self.cell_input][0], _SQUASH[self.cell_output][0]
-        alive = np.arange(T)[None, :] < batch.lengths[:, None]
+        alive = running_mask(batch.lengths, T)
         x = np.where(alive[:, :, None], batch.inputs, 0.0)  # padding may hold anything
         keys = ["a_in", "a_out", "a_forget", "a_cell", "s", "c", "z", "y"]
         sizes = {"a_in": self.n_blocks, "a_out": self.n_blocks, "a_forget": self.n_blocks, "a_cell": N,
@@ -396,7 +397,7 @@ class LSTM:
         inputs = np.asarray(inputs, dtype=float)
         B, T = inputs.shape[:2]
         lengths = np.full(B, T, dtype=np.int64) if lengths is None else np.asarray(lengths, dtype=np.int64)
-        alive = np.arange(T)[None, :] < lengths[:, None]
+        alive = running_mask(lengths, T)
         batch = SequenceBatch(inputs, np.zeros((B, T, self.n_out)), alive, lengths)
         y = self._run(self.unpack(params), batch)["y"]
         return np.where(alive[:, :, None], y, np.nan)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import integer
 from .evaluate import _compile
 from .network import Population
 
@@ -32,10 +33,8 @@ class Stepper:
     """
 
     def __init__(self, population: Population, n_envs: int) -> None:
-        if isinstance(n_envs, bool) or not isinstance(n_envs, (int, np.integer)) or n_envs < 1:
-            raise ValueError(f"n_envs must be an integer >= 1; got {n_envs!r}")
+        self.n_envs = integer(n_envs, "n_envs")
         self.architecture = population.architecture
-        self.n_envs = int(n_envs)
         self._net = _compile(self.architecture, population.W_h, population.W_y)
         self.reset()
 

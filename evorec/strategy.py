@@ -86,6 +86,10 @@ class Strategy:
         what they need here; the default does nothing.
         """
 
+    def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
+        """Extra facts about the best candidate for ``RunResult.info``; none by default."""
+        return {}
+
     def evaluate(self, problem: Problem, candidates: np.ndarray | Population, data: str = "train",
                  early_exit: bool = False) -> Evaluation:
         """Score candidates on the problem's training (or test) set; the search loop and the
@@ -361,7 +365,7 @@ def _result(name: str, seed: int, problem: Problem, loop: _Loop, solved: bool,
     else:
         on_train, on_test = strategy.evaluate(problem, best, "train"), strategy.evaluate(problem, best, "test")
         networks = problem.population(best) if strategy.evorec_candidates else None
-    info = strategy.describe(best) if hasattr(strategy, "describe") else {}
+    info = strategy.describe(best)
     if networks is not None:
         weights = networks.W_h[0], networks.W_y[0], networks.mask_h[0], networks.mask_y[0]
     else:  # not an evorec network: the strategy's describe() reports it in info

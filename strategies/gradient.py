@@ -19,11 +19,10 @@ from evorec.checks import boolean, integer, optional_integer, positive_number
 from evorec.evaluate import Evaluation, score_outputs
 from evorec.network import Architecture, Population
 from evorec.problem import Problem
-from evorec.rnn import LSTM, SGD, Adam, clip_norm, loss_and_grad
+from evorec.rnn import LOSSES, LSTM, SGD, Adam, clip_norm, loss_and_grad
 from evorec.strategy import Strategy
 
 OPTIMISERS = ("adam", "sgd")
-LOSSES = ("mse", "cross_entropy")
 
 
 class BPTT(Strategy):
