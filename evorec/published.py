@@ -1,4 +1,4 @@
-"""Published figures to set beside an experiment's results (``experiments/published.yaml``).
+"""Published figures to set beside an experiment's results (``evorec/data/published.yaml``).
 
 The file lists numbers from the papers, each tied to the runs it describes::
 
@@ -30,12 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .config import ConfigError, _Errors, _Locator, _suggest, _unknown_keys
+from .safeyaml import YAMLFileError, read_yaml
 
-#: Default location, relative to the current directory.
-DEFAULT_FILE = Path("experiments") / "published.yaml"
+#: The figures shipped with evorec (the papers' tables that the shipped experiments repeat).
+DEFAULT_FILE = Path(__file__).parent / "data" / "published.yaml"
 #: What a published value measures, and how it is shown: (unit, statistic).
 METRICS = {
     "success_rate": ("success", None),
@@ -159,18 +158,9 @@ def load_published(path: str | os.PathLike) -> list[PublishedFigure]:
     """
     filename = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError([f"{filename}:1:1: (file): cannot read published figures: "
-                           f"{error.strerror or error}"]) from None
-    try:
-        document = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError([f"{filename}:{line}:{column}: (syntax): YAML syntax error: {problem}"]) from None
+        document, node = read_yaml(path)
+    except YAMLFileError as error:
+        raise ConfigError([str(error)]) from None
     locator = _Locator(node)
     errors = _Errors(filename, locator)
     if document is None:
