@@ -20,14 +20,15 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from .evaluate import DEFAULT_MEMORY_BUDGET
 from .network import Architecture
 from .registry import FITNESS, STRATEGIES, TASKS, check_params
+from .safeyaml import YAMLFileError, read_yaml
 from .strategy import Budget
 
 BACKENDS = ("loky", "threading", "dask")
@@ -48,6 +49,12 @@ SECTIONS = {
     "strategy": ("name", "label", "params", "budget"),
 }
 DEFAULT_SEEDS = 10
+#: Runs an experiment file may expand to unless the caller raises the limit (``--max-runs``):
+#: far more than any paper reproduction (the largest shipped, bsf94, has 960), few enough to
+#: check in seconds.  The limit is not a key of the file, since the file is what it guards against.
+DEFAULT_MAX_RUNS = 100_000
+#: Bytes the training and test sequences of one run may take: the evaluator's memory budget.
+MAX_DATA_BYTES = DEFAULT_MEMORY_BUDGET
 
 
 class ConfigError(ValueError):
@@ -109,7 +116,14 @@ class _Errors:
 
     def add(self, path: Path_, message: str, key: bool = False, at: Path_ | None = None) -> None:
         line, column = self.locator.where(path if at is None else at, key=key)
-        self.lines.append(f"{self.filename}:{line}:{column}: {_dotted(path)}: {message}")
+        field_name = _dotted(path)
+        # Messages from checks elsewhere may start with the field's own name ("budget.evaluations
+        # must be ...", "lengths must be ..."); the location already says it.
+        for prefix in (field_name, str(path[-1]) if path else None):
+            if prefix and message.startswith(prefix + " "):
+                message = message[len(prefix) + 1:]
+                break
+        self.lines.append(f"{self.filename}:{line}:{column}: {field_name}: {message}")
 
     def raise_if_any(self) -> None:
         if self.lines:
@@ -173,8 +187,19 @@ class Experiment:
         return ConfigError(errors.lines)
 
 
-def load(path: str | os.PathLike) -> Experiment:
+def load(path: str | os.PathLike, max_runs: int = DEFAULT_MAX_RUNS) -> Experiment:
     """Read, validate and expand an experiment file.
+
+    Reading is bounded (see :mod:`evorec.safeyaml`: file size, alias expansion), the number of
+    runs is counted before any is built and refused past ``max_runs``, and each cell's training
+    and test sequences must fit in :data:`MAX_DATA_BYTES`; nothing the file names is called
+    unless it is a class of the kind asked for (:mod:`evorec.registry`).
+
+    Parameters
+    ----------
+    path : str or path-like
+    max_runs : int, default DEFAULT_MAX_RUNS
+        The most runs the file may expand to.
 
     Raises
     ------
@@ -183,27 +208,19 @@ def load(path: str | os.PathLike) -> Experiment:
     """
     filename = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigError([f"{filename}:1:1: (file): cannot read: {error.strerror or error}"]) from None
-    try:
-        document = yaml.safe_load(text)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError([f"{filename}:{line}:{column}: (syntax): YAML syntax error: {problem}"]) from None
+        document, node = read_yaml(path)
+    except YAMLFileError as error:
+        raise ConfigError([str(error)]) from None
     errors = _Errors(filename, _Locator(node))
     if not isinstance(document, dict):
         errors.add((), "an experiment file must be a mapping of keys such as name, task, strategies")
         errors.raise_if_any()
-    experiment = _validate(document, filename, errors)
+    experiment = _validate(document, filename, errors, max_runs)
     errors.raise_if_any()
     return experiment
 
 
-def _validate(doc: dict[str, Any], filename: str, errors: _Errors) -> Experiment:
+def _validate(doc: dict[str, Any], filename: str, errors: _Errors, max_runs: int = DEFAULT_MAX_RUNS) -> Experiment:
     _unknown_keys(doc, (), TOP_LEVEL, errors)
     for key in ("name", "task", "budget", "strategies"):
         if key not in doc:
@@ -215,8 +232,10 @@ def _validate(doc: dict[str, Any], filename: str, errors: _Errors) -> Experiment
     seed = doc.get("seed", 0)
     if not _is_int(seed) or seed < 0:
         errors.add(("seed",), f"must be an integer >= 0; got {seed!r}")
-    seeds = _seed_list(doc.get("seeds", DEFAULT_SEEDS), errors)
     grids = _check_grids(doc.get("grid", {}), doc, errors)
+    errors.raise_if_any()
+    _check_run_count(doc, grids, errors, max_runs)
+    seeds = _seed_list(doc.get("seeds", DEFAULT_SEEDS), errors)
     parallel = _check_parallel(doc.get("parallel", {}), errors)
     output = doc.get("output", f"results/{name}")
     if not isinstance(output, str) or not output:
@@ -229,6 +248,24 @@ def _validate(doc: dict[str, Any], filename: str, errors: _Errors) -> Experiment
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_run_count(doc: dict[str, Any], grids: list[dict[str, list[Any]]], errors: _Errors, max_runs: int) -> None:
+    """Refuse a file that expands to more than ``max_runs`` runs, counting them without building any."""
+    seeds = doc.get("seeds", DEFAULT_SEEDS)
+    n_seeds = seeds if _is_int(seeds) else len(seeds) if isinstance(seeds, list) else 1
+    strategies = doc["strategies"]
+    n_strategies = len(strategies) if isinstance(strategies, list) else 1
+    n_cells = sum(math.prod(len(values) for values in grid.values()) for grid in grids) or 1
+    n_runs = n_cells * n_strategies * n_seeds
+    if n_runs <= max_runs:
+        return
+    # Point at the factor that is past the limit on its own, if one is.
+    where = ("seeds",) if n_seeds > max_runs else ("grid",) if n_cells > max_runs else ()
+    errors.add(where, f"the file expands to {n_runs} runs ({n_cells} grid cell(s) x {n_strategies} strategies x "
+                      f"{n_seeds} seeds), more than the limit of {max_runs}; split it, or raise the limit with "
+                      f"--max-runs", at=where if where in errors.locator.marks else ())
+    errors.raise_if_any()
 
 
 def _seed_list(value: Any, errors: _Errors) -> list[int]:
@@ -427,6 +464,8 @@ def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[st
         if not _is_int(value) or value < 1:
             err(("data", key), f"must be a positive integer; got {value!r}")
     task = _build(TASKS, task_doc, ("task",), err)
+    if task is not None and all(_is_int(value) and value >= 1 for value in data.values()):
+        _check_data_size(task, data, err)
     if fitness_doc:
         _build(FITNESS, fitness_doc, ("fitness",), err)  # checks name and parameters
     architecture = _architecture(doc.get("architecture"), task, err)
@@ -436,6 +475,18 @@ def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[st
     arch_doc = doc.get("architecture")
     return (task_doc | {"params": task_doc.get("params", {})}, arch_doc, fitness_doc, data,
             budget, strategies)
+
+
+def _check_data_size(task, data: dict[str, int], err) -> None:
+    """Refuse sequences that would not fit in a run's memory (checked before any is drawn)."""
+    sizes = [task.sample_bytes(data["train_size"]), task.sample_bytes(data["test_size"])]
+    if None in sizes or sum(sizes) <= MAX_DATA_BYTES:
+        return
+    steps = task.sample_steps(max(data.values()))
+    err(("task", "params"), f"{data['train_size']} training and {data['test_size']} test sequences of task "
+                            f"{task.name!r} (up to {steps} steps, {task.n_in} inputs, {task.n_out} outputs) would "
+                            f"take about {sum(sizes) / 2**30:.3g} GiB, more than the {MAX_DATA_BYTES / 2**30:g} GiB "
+                            f"a run's data may use; use shorter sequences or fewer (data.train_size, data.test_size)")
 
 
 def _section(value: Any, path: Path_, kind: str, err) -> dict[str, Any] | None:
@@ -479,7 +530,7 @@ def _build(registry, spec: dict[str, Any], path: Path_, err, *args):
 
 def _named_parameter(message: str, params: dict[str, Any]) -> str | None:
     """The parameter an error message is about: ``no parameter 'x'`` or ``x must ...``."""
-    match = re.search(r"no parameter '([^']+)'", message) or re.match(r"(\w+) must\b", message)
+    match = re.search(r"no parameter '([^']+)'", message) or re.match(r"(\w+)(?: must\b|=)", message)
     return match.group(1) if match and match.group(1) in params else None
 
 
@@ -492,7 +543,11 @@ def _architecture(spec: Any, task, err) -> Architecture | None:
     if task is None:
         return None
     if spec is None:
-        return task.default_architecture()
+        try:
+            return task.default_architecture()
+        except ValueError as error:  # e.g. a network too large for the task's parameters
+            err(("task", "params"), f"the task's default architecture cannot be built: {error}")
+            return None
     if not isinstance(spec, dict) or "preset" not in spec:
         err(("architecture",), f"must be a mapping with a preset ({', '.join(PRESETS)}) and its parameters")
         return None
@@ -526,7 +581,8 @@ def _budget(doc: dict[str, Any], path: Path_, err) -> dict[str, Any] | None:
         Budget(**doc)
     except ValueError as error:
         field_name = str(error).split()[0].removeprefix("budget.")
-        err(path + ((field_name,) if field_name in doc else ()), str(error))
+        message = str(error).removeprefix(f"budget.{field_name} ") if field_name in doc else str(error)
+        err(path + ((field_name,) if field_name in doc else ()), message)
         return None
     return {k: v for k, v in doc.items() if v is not None}
 

@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 ACTIVATIONS = ("tanh", "sigmoid", "linear")
+#: Most possible links (weights) of one network: 128 MiB of float64, an eighth of the
+#: evaluator's default memory budget, so that a population still fits in chunks.  Far above
+#: any network of the papers (A1 with 32 hidden units has about 1,200).
+MAX_LINKS = 2**24
 
 
 def _check_activation(name: str, which: str) -> str:
@@ -83,6 +87,10 @@ class Architecture:
         set_(self, "n_in", _check_count(self.n_in, "n_in", 0))
         set_(self, "n_hidden", _check_count(self.n_hidden, "n_hidden", 0))
         set_(self, "n_out", _check_count(self.n_out, "n_out", 1))
+        if (self.n_hidden + self.n_out) * self.n_units > MAX_LINKS:
+            raise ValueError(f"n_hidden={self.n_hidden} with n_in={self.n_in} and n_out={self.n_out} gives "
+                             f"{(self.n_hidden + self.n_out) * self.n_units} possible links, more than the limit of "
+                             f"{MAX_LINKS} (network.MAX_LINKS)")
         _check_activation(self.hidden, "hidden")
         _check_activation(self.output, "output")
         shape_h, shape_y = (self.n_hidden, self.n_units), (self.n_out, self.n_units)

@@ -44,6 +44,23 @@ class Task:
         """The paper's test of whether one sequence is handled correctly."""
         raise NotImplementedError
 
+    def sample_steps(self, n: int) -> int | None:
+        """Steps of a batch of ``n`` sequences (its longest sequence), known before drawing it.
+
+        Experiment files are checked with it, so that a file asking for sequences that do not
+        fit in memory is refused before anything is drawn.  Where lengths are drawn from an
+        unbounded distribution it is a high quantile for ``n`` draws.  The default, None,
+        means unknown (tasks whose lengths do not depend on their parameters).
+        """
+        return None
+
+    def sample_bytes(self, n: int) -> int | None:
+        """About the bytes of ``sample(n)``: float64 inputs, targets and criterion targets, two masks."""
+        steps = self.sample_steps(n)
+        if steps is None:
+            return None
+        return int(n) * int(steps) * (8 * (int(self.n_in) + 2 * int(self.n_out)) + 2)
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({params})"

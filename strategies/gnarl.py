@@ -173,7 +173,10 @@ class GNARL(Strategy):
         if population % 2:
             raise ValueError(f"population must be even (half are parents, half children); got {population}")
         max_hidden = integer(max_hidden, "max_hidden", 0)
-        network_space = _padded_architecture(space, max_hidden)
+        try:
+            network_space = _padded_architecture(space, max_hidden)
+        except ValueError as error:  # too many links: say it of the parameter the user gave
+            raise ValueError(f"max_hidden={max_hidden} is too large: {error}") from None
         super().__init__(network_space, rng)
         self.network_space = network_space
         self.population = population

@@ -40,6 +40,9 @@ class _MarkedPairs(Task):
     def criterion(self) -> WithinTolerance:
         return WithinTolerance(self.tolerance)
 
+    def sample_steps(self, n: int) -> int:
+        return self.lengths[1]
+
     def target(self, x1: np.ndarray, x2: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 

@@ -99,6 +99,9 @@ class Ant(Task):
     def default_architecture(self) -> Architecture:
         return Architecture.fully_recurrent(self.n_in, 5, self.n_out, hidden="tanh", output="tanh")
 
+    def sample_steps(self, n: int) -> int:
+        return self.max_steps
+
     def criterion(self) -> Criterion:
         return WithinTolerance(0.5)  # food counts are integers: right = all food eaten
 

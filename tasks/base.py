@@ -32,6 +32,9 @@ class TwoClassTask(Task):
     def criterion(self) -> WithinTolerance:
         return WithinTolerance(self.tolerance)
 
+    def sample_steps(self, n: int) -> int:
+        return self.lengths[1]
+
     def _frame(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Draw the classes and lengths of ``n`` sequences.
 

@@ -122,6 +122,14 @@ class LongLag(Task):
     def criterion(self) -> WithinTolerance:
         return WithinTolerance(self.tolerance)
 
+    def sample_steps(self, n: int) -> int:
+        if self.variant != "2c":
+            return self.p
+        # 2 + q + a geometric number of elements: its 1 - 1/(100 n) quantile, which n draws
+        # exceed with probability about 1 %.
+        tail = math.log(100 * max(int(n), 1)) / -math.log1p(-self.trigger_prob) if self.trigger_prob < 1 else 0
+        return 2 + self.q + 1 + math.ceil(tail)
+
     def _distractors(self, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
         if self.distractor_probs is None:
             return rng.integers(0, self._n_distractors, size=shape)

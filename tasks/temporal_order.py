@@ -65,6 +65,9 @@ class TemporalOrder(Task):
     def criterion(self) -> WithinTolerance:
         return WithinTolerance(self.tolerance)
 
+    def sample_steps(self, n: int) -> int:
+        return LENGTHS[1]
+
     def sample(self, n: int, rng: np.random.Generator) -> SequenceBatch:
         n = check_positive_count(n)
         labels = balanced_labels(n, self.n_out, rng)

@@ -180,6 +180,9 @@ class Tomita(Task):
                                      f"{verb} no string of length {self.min_length}..{self.max_length}; "
                                      f"widen min_length..max_length or set balanced=False")
 
+    def sample_steps(self, n: int) -> int:
+        return self.max_length
+
     # ------------------------------------------------------------------ counting
     def _count_strings(self) -> list[list[list[int]]]:
         """``counts[c][r][s]``: strings of length ``r`` that lead from state ``s`` to class ``c``.

@@ -237,3 +237,31 @@ def test_bad_tolerance_names_the_parameter(name, tolerance):
 def test_bad_tolerance_is_refused(name, tolerance):
     with pytest.raises(ValueError, match="tol"):
         evorec.make_task(name, tolerance=tolerance)
+
+
+# ------------------------------------------------------------ sizes known before drawing
+SIZED = [("latch", {}), ("two_sequence", {"variant": "3a"}), ("parity", {"lengths": (5, 9)}), ("adding", {"T": 20}),
+         ("multiplication", {"T": 20}), ("long_lag", {"variant": "2a", "p": 12}),
+         ("long_lag", {"variant": "2b", "p": 12}), ("long_lag", {"variant": "2c", "p": 5, "q": 10}),
+         ("temporal_order", {"variant": "6b"}), ("tomita", {"grammar": 4, "max_length": 8}),
+         ("ant", {"max_steps": 30})]
+
+
+@pytest.mark.parametrize("name, params", SIZED, ids=[f"{n}-{p}" for n, p in SIZED])
+def test_sample_steps_bounds_the_batch_and_sample_bytes_its_arrays(name, params):
+    """Experiment files are checked against these before any sequence is drawn."""
+    task = evorec.make_task(name, **params)
+    for seed in range(5):
+        batch = task.sample(64, np.random.default_rng(seed))
+        steps = batch.inputs.shape[1]
+        assert steps <= task.sample_steps(64)
+        arrays = batch.inputs.nbytes + batch.targets.nbytes + batch.target_mask.nbytes
+        assert arrays <= task.sample_bytes(64)
+    if name != "long_lag" or params["variant"] != "2c":  # lengths set by the parameters: the bound is reached
+        longest = max(task.sample(64, np.random.default_rng(s)).inputs.shape[1] for s in range(5))
+        assert longest == task.sample_steps(64)
+
+
+def test_tasks_whose_lengths_are_not_parameters_say_unknown():
+    assert evorec.make_task("embedded_reber").sample_steps(10) is None
+    assert evorec.make_task("embedded_reber").sample_bytes(10) is None
