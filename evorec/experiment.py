@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 import yaml
 from joblib import Parallel, delayed, parallel_config
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from .config import PRESETS, ConfigError, Experiment, RunSpec, _to_python
+from .folderlock import LOCK_FILE, FolderLock
 from .problem import make_problem
 from .registry import STRATEGIES, make_fitness
 from .results import CONFIG_FILE, ResultsStore, latest
@@ -35,13 +36,39 @@ VERSIONED = ("evorec", "numpy", "scipy", "deap", "joblib")
 
 
 def _versions() -> dict[str, str]:
+    """Python, the packages, and the BLAS library, kernel and threads in use (threadpoolctl).
+
+    The BLAS kernel matters: a search that compares nearly equal losses can take another path
+    when another kernel rounds a product differently, so a run is reproduced bit for bit only
+    under the same kernel (README, "Reproducibility").
+    """
     versions = {"python": platform.python_version()}
     for package in VERSIONED:
         try:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = "unknown"
+    versions["blas"] = blas_description()
     return versions
+
+
+def blas_description() -> str:
+    """``"openblas 0.3.31 SkylakeX, 1 thread"``: the BLAS numpy uses, as threadpoolctl sees it.
+
+    Only numpy's own library when it can be told apart (a wheel ships it in ``numpy.libs``):
+    scipy, once imported, loads a BLAS of its own, and the record must not depend on whether
+    something imported scipy earlier in the process.  Otherwise every BLAS library loaded.
+    """
+    libraries = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    numpy_dir = Path(np.__file__).resolve().parent
+    own = [info for info in libraries if Path(info.get("filepath", "")).resolve().parent
+           in (numpy_dir.parent / "numpy.libs", numpy_dir / ".libs")]
+    libraries = own or libraries
+    if not libraries:
+        return "none found"
+    return "; ".join(f"{info.get('internal_api', '?')} {info.get('version') or '?'} "
+                     f"{info.get('architecture') or '?'}, {info.get('num_threads', '?')} "
+                     f"thread{'s' if info.get('num_threads') != 1 else ''}" for info in libraries)
 
 
 def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
@@ -51,10 +78,11 @@ def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
                               "seed": spec.seed, "entropy": list(spec.entropy), "task": spec.task,
                               "architecture": spec.architecture, "fitness": spec.fitness, "data": spec.data,
                               "budget": spec.budget, "strategy_name": spec.strategy["name"],
-                              "strategy_params": spec.strategy["params"], "versions": _versions()}
+                              "strategy_params": spec.strategy["params"]}
     limits = threadpool_limits(limits=1) if limit_blas else contextlib.nullcontext()
     try:
         with limits:
+            record["versions"] = _versions()  # inside the limits: the BLAS threads the run uses
             data_seq, search_seq = np.random.SeedSequence(list(spec.entropy)).spawn(2)
             architecture = None
             if spec.architecture is not None:
@@ -121,10 +149,8 @@ def prepare_folder(experiment: Experiment, folder: Path, fresh: bool, field: tup
     """
     document = resolved_document(experiment)
     saved = folder / CONFIG_FILE
-    if fresh and folder.exists() and any(folder.iterdir()):
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-        aside = folder.with_name(f"{folder.name}.previous-{stamp}")
-        shutil.move(str(folder), str(aside))
+    if fresh:
+        move_aside(folder)
     elif saved.exists():
         old = _identity(yaml.safe_load(saved.read_text()))
         new = _identity(document)
@@ -139,6 +165,26 @@ def prepare_folder(experiment: Experiment, folder: Path, fresh: bool, field: tup
         probe.write_text("")
         probe.unlink()
         saved.write_text(yaml.safe_dump(document, sort_keys=False))
+    except OSError as error:
+        raise _folder_error(experiment, field, f"cannot write to {folder}: {error.strerror or error}") from None
+
+
+def move_aside(folder: Path) -> Path | None:
+    """Move a folder with results to ``NAME.previous-STAMP`` beside it (never delete them).
+
+    Returns the new place, or None when there was nothing but a lock file to move.
+    """
+    if not folder.exists() or all(item.name == LOCK_FILE for item in folder.iterdir()):
+        return None
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    aside = folder.with_name(f"{folder.name}.previous-{stamp}")
+    shutil.move(str(folder), str(aside))
+    return aside
+
+
+def _lock_folder(experiment: Experiment, folder: Path, field: tuple[str, ...]) -> FolderLock:
+    try:
+        return FolderLock(folder).acquire()
     except OSError as error:
         raise _folder_error(experiment, field, f"cannot write to {folder}: {error.strerror or error}") from None
 
@@ -185,12 +231,33 @@ def run(experiment: Experiment, out: str | None = None, n_jobs: int | None = Non
         Called with each record as soon as it is saved.
     """
     folder = Path(out or experiment.output)
+    field = ("--out",) if out else ("output",)
+    # One writer per folder, held from before anything in it is read until the last record
+    # is written: a second `evorec run` into it stops at once (FolderBusy, a ValueError).
+    lock = _lock_folder(experiment, folder, field)
+    try:
+        if fresh and move_aside(folder) is not None:
+            # The lock moved with the old results; take the new folder's before letting go.
+            new_lock = _lock_folder(experiment, folder, field)
+            lock.release()
+            lock = new_lock
+        prepare_folder(experiment, folder, False, field)
+        return _run_locked(experiment, folder, n_jobs, backend, scheduler, on_result, on_start)
+    finally:
+        lock.release()
+
+
+def _run_locked(experiment: Experiment, folder: Path, n_jobs: int | None, backend: str | None,
+                scheduler: str | None, on_result: Callable[[dict[str, Any]], None] | None,
+                on_start: Callable[[int, int], None] | None) -> Outcome:
     n_jobs = experiment.parallel["n_jobs"] if n_jobs is None else n_jobs
     backend = backend or experiment.parallel["backend"]
     scheduler = scheduler or experiment.parallel["scheduler"]
-    prepare_folder(experiment, folder, fresh, ("--out",) if out else ("output",))
     store = ResultsStore(folder)
-    records, problems = store.read()
+    # A line a crash cut short (or any unreadable line) is moved aside and the store rewritten
+    # valid, so the run it belonged to is done again and later commands have nothing to warn about.
+    problems = store.repair()
+    records, _ = store.read()
     done = {run_id for run_id, record in latest(records).items() if record["status"] == "ok"}
     pending = [spec for spec in experiment.runs if spec.run_id not in done]
     if on_start:

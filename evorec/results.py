@@ -1,8 +1,10 @@
 """The results store (JSON Lines, one object per finished run) and its aggregation.
 
-``runs.jsonl`` is only ever appended to, one line per run, flushed and fsynced as each run
-finishes, so a crash or a kill loses at most the line being written.  A truncated last line
-is reported and ignored; the next append starts on a fresh line, so it never merges with it.
+``runs.jsonl`` is appended to, one line per run, flushed and fsynced as each run finishes,
+so a crash or a kill loses at most the line being written.  Reading reports a truncated or
+unreadable line and ignores it; :meth:`ResultsStore.repair` (which ``evorec run`` calls
+before it starts) moves such lines into ``runs.jsonl.unreadable-STAMP`` and rewrites the
+store atomically without them, so their runs are done again and nothing is lost or repeated.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import math
 import os
 from collections import defaultdict
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -62,21 +65,37 @@ class ResultsStore:
         content = self._content()
         if content is None:
             return [], []
-        records, problems = [], []
-        lines = content.split(b"\n")
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-                if not isinstance(record, dict) or "run_id" not in record:
-                    raise ValueError("not a run record")
-                records.append(record)
-            except ValueError:
-                last = number == len(lines)  # no newline after it: the write was cut short
-                kind = "truncated last line" if last else "unreadable line"
-                problems.append(f"{self.path}:{number}: {kind} ignored (the run will be done again)")
-        return records, problems
+        records, bad = _parse(content)
+        return records, [f"{self.path}:{number}: {kind} ignored (the next evorec run moves it aside and does its "
+                         f"run again)" for number, kind, _ in bad]
+
+    def repair(self) -> list[str]:
+        """Move unreadable lines aside and rewrite ``runs.jsonl`` without them, atomically.
+
+        The lines go, byte for byte, to ``runs.jsonl.unreadable-STAMP`` beside the store; the
+        store is written anew to a temporary file, fsynced and renamed over the old one, so
+        a crash during the repair leaves either the old store or the new one.
+
+        Returns
+        -------
+        list of str
+            What was moved, one line per unreadable line (empty when all were readable).
+        """
+        if not self.path.exists():
+            return []
+        content = self.path.read_bytes()
+        _, bad = _parse(content)
+        if not bad:
+            return []
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+        aside = self.path.with_name(f"{RUNS_FILE}.unreadable-{stamp}")
+        numbers = {number for number, _, _ in bad}
+        good = [line for number, line in enumerate(content.split(b"\n"), start=1)
+                if number not in numbers and line.strip()]
+        _write_durably(aside, b"".join(line + b"\n" for _, _, line in bad))
+        _write_durably(self.path, b"".join(line + b"\n" for line in good))
+        return [f"{self.path}:{number}: {kind} moved to {aside.name}; its run is done again"
+                for number, kind, _ in bad]
 
     def append(self, record: dict[str, Any]) -> None:
         """Add one record durably: written, flushed and fsynced before returning."""
@@ -91,6 +110,40 @@ class ResultsStore:
             handle.write(text.encode("utf-8"))
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def _parse(content: bytes) -> tuple[list[dict[str, Any]], list[tuple[int, str, bytes]]]:
+    """Records, and ``(line number, what is wrong, the line)`` of each line that is not one."""
+    records, bad = [], []
+    lines = content.split(b"\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict) or "run_id" not in record:
+                raise ValueError("not a run record")
+            records.append(record)
+        except ValueError:  # UnicodeDecodeError included
+            last = number == len(lines)  # no newline after it: the write was cut short
+            bad.append((number, "truncated last line" if last else "unreadable line", line))
+    return records, bad
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: a temporary file, fsynced, renamed over it, folder fsynced."""
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    if hasattr(os, "O_DIRECTORY"):  # the rename itself is durable once the folder is synced
+        fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def latest(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -2,6 +2,7 @@ import csv
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -113,17 +114,40 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path):
     assert all(r["status"] == "ok" for r in records.values() if r["strategy"] == "guessing")
 
 
-def test_truncated_last_line_is_reported_ignored_and_redone(tmp_path, capsys):
+def test_truncated_last_line_is_moved_aside_the_store_rewritten_and_the_run_redone(tmp_path, capsys):
     path = _write(tmp_path, dict(EXPERIMENT, seeds=2, grid={}))
     out = tmp_path / "out"
     run(load(path), out=str(out))
     lines = (out / "runs.jsonl").read_text().splitlines(keepends=True)
-    (out / "runs.jsonl").write_text("".join(lines[:-1]) + lines[-1][: len(lines[-1]) // 2])
+    half = lines[-1][: len(lines[-1]) // 2]
+    (out / "runs.jsonl").write_text("".join(lines[:-1]) + half)
+    assert "truncated last line ignored" in ResultsStore(out).read()[1][0]  # reading alone only reports
     assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
-    assert "truncated last line ignored" in capsys.readouterr().err
+    assert "truncated last line moved to runs.jsonl.unreadable-" in capsys.readouterr().err
+    aside = list(out.glob("runs.jsonl.unreadable-*"))
+    assert len(aside) == 1 and aside[0].read_text() == half + "\n"  # nothing deleted
     records, problems = ResultsStore(out).read()
-    assert len(problems) == 1  # the half line stays in the file, sealed, never merged with a record
+    assert problems == []
     assert sorted(r["run_id"] for r in records) == sorted(spec.run_id for spec in load(path).runs)
+    assert (out / "runs.jsonl").read_text().startswith("".join(lines[:-1]))  # the good lines, untouched
+    # Later commands have nothing to warn about.
+    assert main(["report", str(out)]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0
+    assert "warning" not in capsys.readouterr().err and len(ResultsStore(out).read()[0]) == len(records)
+
+
+def test_an_unreadable_line_in_the_middle_is_moved_aside_too(tmp_path):
+    path = _write(tmp_path, dict(EXPERIMENT, seeds=2, grid={}))
+    out = tmp_path / "out"
+    run(load(path), out=str(out))
+    lines = (out / "runs.jsonl").read_text().splitlines(keepends=True)
+    (out / "runs.jsonl").write_text("".join(lines[:1]) + "{not json\n" + "".join(lines[2:]))
+    outcome = run(load(path), out=str(out))
+    assert outcome.finished == 1 and len(outcome.problems) == 1 and "unreadable line" in outcome.problems[0]
+    assert next(out.glob("runs.jsonl.unreadable-*")).read_text() == "{not json\n"
+    records, problems = ResultsStore(out).read()
+    assert not problems and len(records) == len(lines)
 
 
 def test_sigkill_in_the_middle_loses_nothing_and_duplicates_nothing(tmp_path):
@@ -150,6 +174,27 @@ def test_sigkill_in_the_middle_loses_nothing_and_duplicates_nothing(tmp_path):
     records, _ = ResultsStore(out).read()
     ids = [r["run_id"] for r in records if r["status"] == "ok"]
     assert sorted(ids) == sorted(spec.run_id for spec in load(path).runs)  # each exactly once
+
+
+def test_two_runs_into_one_folder_at_once_do_each_run_once(tmp_path):
+    doc = dict(EXPERIMENT, seeds=4, grid={}, budget={"evaluations": 20000},
+               task={"name": "latch", "params": {"variant": "I", "lengths": [100, 120]}})
+    path = _write(tmp_path, doc)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "evorec.cli", "run", str(path), "--out", str(out), "--quiet"]
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lock = out / ".evorec.lock"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (lock.exists() and lock.read_text().startswith("pid")):
+        time.sleep(0.02)
+    second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    assert second.returncode == 2
+    assert second.stderr == (f"evorec: error: {out} is in use by another evorec run (process pid {first.pid} on "
+                             f"{socket.gethostname()}); wait for it to end, or give another folder with --out\n")
+    records, problems = ResultsStore(out).read()
+    assert not problems
+    assert sorted(r["run_id"] for r in records) == sorted(spec.run_id for spec in load(path).runs)  # once each
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
@@ -189,3 +234,18 @@ def test_summary_counts_and_costs(tmp_path, capsys):
 def csv_rows(path: Path):
     with open(path) as handle:
         yield from csv.DictReader(handle)
+
+
+def test_each_record_names_the_blas_library_kernel_and_threads_it_ran_with(tmp_path):
+    from threadpoolctl import threadpool_info
+
+    path = _write(tmp_path, dict(EXPERIMENT, seeds=1, grid={}))
+    run(load(path), out=str(tmp_path / "out"), n_jobs=2)
+    blas = {r["versions"]["blas"] for r in ResultsStore(tmp_path / "out").read()[0]}
+    assert len(blas) == 1
+    (description,) = blas
+    numpys = [i for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+    if numpys:  # a numpy wheel: its own OpenBLAS, named with its kernel
+        library = numpys[0]
+        assert description == f"{library['internal_api']} {library['version']} {library['architecture']}, 1 thread"
+    assert description.endswith(", 1 thread")  # each run limits BLAS to one thread
