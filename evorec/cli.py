@@ -1,22 +1,24 @@
 """The ``evorec`` command.  The only module that knows about the terminal.
 
-Exit status: 0 on success, 1 when runs failed, 2 on bad input, 130 when interrupted.
+Exit status: 0 on success, 1 when runs failed, 2 on bad input, 130 when interrupted, 141 when
+the output was closed early (``evorec list | head``), like other Unix tools.
 """
 
 from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import sys
 from pathlib import Path
 
 from . import __version__
-from .config import BACKENDS, ConfigError, load
+from .config import BACKENDS, DEFAULT_MAX_RUNS, ConfigError, load
 from .registry import FITNESS, STRATEGIES, TASKS, parameters
 from .report import text_table, write_summary
 
 KINDS = {"strategies": STRATEGIES, "tasks": TASKS, "fitness": FITNESS}
-EXIT_OK, EXIT_RUNS_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_RUNS_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED = 0, 1, 2, 130, 141
 
 
 def _error(message: str) -> None:
@@ -45,10 +47,17 @@ def _list(args: argparse.Namespace) -> int:
 
 # -------------------------------------------------------------------- validate, run
 def _validate(args: argparse.Namespace) -> int:
-    experiment = load(args.file)
-    print(f"{args.file}: valid; {len(experiment.runs)} runs ({experiment.n_cells} grid cell(s) x "
-          f"{len(experiment.document['strategies'])} strategies x {len(experiment.seeds)} seeds)")
-    return EXIT_OK
+    status = EXIT_OK
+    for file in args.files:
+        try:
+            experiment = load(file, max_runs=args.max_runs)
+        except ValueError as error:  # each file's errors, then the next file
+            _error(str(error))
+            status = EXIT_BAD_INPUT
+            continue
+        print(f"{file}: valid; {len(experiment.runs)} runs ({experiment.n_cells} grid cell(s) x "
+              f"{len(experiment.document['strategies'])} strategies x {len(experiment.seeds)} seeds)")
+    return status
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -56,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from .experiment import run
 
-    experiment = load(args.file)
+    experiment = load(args.file, max_runs=args.max_runs)
     bar = None
     solved = 0
 
@@ -108,9 +117,7 @@ def _report(args: argparse.Namespace) -> int:
         raise ConfigError([f"{folder}: no runs.jsonl here; give the output folder of an experiment"])
     if args.unit is not None and not args.plots:
         raise ValueError("--unit only applies to the plots; add --plots")
-    published_file = args.published if args.published is not None else (
-        DEFAULT_FILE if DEFAULT_FILE.exists() else None)
-    figures = load_published(published_file) if published_file is not None else []
+    figures = load_published(args.published if args.published is not None else DEFAULT_FILE)
     summary = summarise(folder, published=figures)
     for problem in summary.problems:
         print(f"evorec: warning: {problem}", file=sys.stderr)
@@ -199,10 +206,28 @@ def _gradflow(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------- parser
 def _positive_or_all(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value == 0 or value < -1:
-        raise argparse.ArgumentTypeError("must be a positive integer or -1 (all cores)")
+        raise argparse.ArgumentTypeError(f"must be a positive integer or -1 (all cores); got {text!r}")
     return value
+
+
+def _max_runs(text: str) -> int:
+    try:
+        value = int(float(text)) if float(text).is_integer() else 0
+    except (ValueError, OverflowError):
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, like 200000 or 2e5; got {text!r}")
+    return value
+
+
+def _add_max_runs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-runs", type=_max_runs, default=DEFAULT_MAX_RUNS, metavar="N",
+                        help=f"refuse files that expand to more than N runs (default: {DEFAULT_MAX_RUNS})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -221,11 +246,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", metavar="DIR", help="output folder; overrides the file's output")
     run.add_argument("--fresh", action="store_true", help="move existing results aside and start again")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_max_runs(run)
     run.set_defaults(handler=_run)
 
-    validate = commands.add_parser("validate", help="check an experiment file and count its runs",
-                                   description="Check an experiment file; print the number of runs or the errors.")
-    validate.add_argument("file", help="experiment YAML file")
+    validate = commands.add_parser("validate", help="check experiment files and count their runs",
+                                   description="Check experiment files; print each one's number of runs or its "
+                                               "errors (exit 2 when any file has errors).")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="experiment YAML file(s)")
+    _add_max_runs(validate)
     validate.set_defaults(handler=_validate)
 
     listing = commands.add_parser("list", help="list strategies, tasks and fitness functions with their parameters",
@@ -244,8 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="cost unit of the plots (default: sequences when a gradient strategy, bptt or lstm, "
                              "took part, else evaluations)")
     report.add_argument("--published", metavar="FILE",
-                        help="published figures to show beside ours (default: experiments/published.yaml in the "
-                             "current directory, if it exists)")
+                        help="published figures to show beside ours (default: the figures shipped with evorec, "
+                             "evorec/data/published.yaml)")
     report.set_defaults(handler=_report)
 
     flow = commands.add_parser("gradflow", help="measure how back-propagated errors vanish or explode with the lag",
@@ -270,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     flow.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     flow.add_argument("--lstm-scale", type=float, default=0.1,
                       help="LSTM initial weight scale; 0 skips the LSTM (default: 0.1)")
-    flow.add_argument("--out", metavar="DIR", default=".", help="folder for gradflow.csv and gradflow.png "
-                                                                "(default: .)")
+    flow.add_argument("--out", metavar="DIR", default="results/gradflow",
+                      help="folder for gradflow.csv and gradflow.png (default: results/gradflow, created if needed)")
     flow.set_defaults(handler=_gradflow)
     return parser
 
@@ -284,6 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:  # ConfigError included: a user's mistake, one line each, no traceback
         _error(str(error))
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # The reader went away (``evorec list | head``): nothing more to say, and nothing may
+        # be written to the closed pipe when Python flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_PIPE_CLOSED
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from evorec.cli import main
 from evorec.config import ConfigError, load
 from evorec.plots import MATPLOTLIB_MISSING, Cell, cells_of, default_unit, step_values, task_T
 from evorec.published import PublishedFigure, load_published
+from tests.extras import needs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 EXPERIMENT = {
@@ -287,19 +288,18 @@ def test_report_shows_published_figures_beside_ours(tmp_path, capsys, monkeypatc
     summary = (folder / "summary.md").read_text()
     assert "| published |" in summary and "Someone 1999, A Journal 1(2), Sec. 2" in summary
     assert "7 evals" not in summary  # another experiment's figure
-    # The default file: experiments/published.yaml in the current directory.
+    # The default file is the one shipped in the package, whatever the current directory.
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "experiments").mkdir()
-    path.rename(tmp_path / "experiments" / "published.yaml")
+    monkeypatch.setattr("evorec.published.DEFAULT_FILE", path)
     assert main(["report", str(folder)]) == 0
     assert cited in capsys.readouterr().out
-    (tmp_path / "experiments" / "published.yaml").write_text("figures: [{experiment: synthetic}]\n")
+    path.write_text("figures: [{experiment: synthetic}]\n")
     assert main(["report", str(folder)]) == 2
     assert "figures[0].match: is required" in capsys.readouterr().err
 
 
 def test_report_without_published_figures_keeps_its_columns(tmp_path, capsys, monkeypatch):
-    monkeypatch.chdir(tmp_path)  # no experiments/published.yaml here
+    monkeypatch.chdir(tmp_path)  # the shipped figures concern other experiments
     folder = _folder(tmp_path, dict(EXPERIMENT, seeds=2))
     assert main(["report", str(folder)]) == 0
     printed = capsys.readouterr().out
@@ -316,7 +316,7 @@ def test_report_without_published_figures_keeps_its_columns(tmp_path, capsys, mo
 def test_the_committed_results_regenerate_their_report_and_plots(tmp_path, capsys):
     # docs/results holds each reproduction's compressed runs; `evorec report --plots` must
     # rebuild the PNGs and report.md from them (issue: paper reproductions).
-    pytest.importorskip("matplotlib")
+    needs("matplotlib", "plot")
     import shutil
 
     source = Path(__file__).resolve().parents[2] / "docs" / "results" / "gnarl_ant"
