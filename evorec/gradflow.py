@@ -406,14 +406,25 @@ class GradFlowRun:
     png_path: Path | None
 
 
+#: Keys of the independent random streams of :func:`run` under its seed.
+DATA_STREAM, LSTM_STREAM, SCALE_STREAM = 0, 1, 2
+
+
+def _stream(seed: int, *key: int) -> np.random.Generator:
+    """The generator of one stream: a child of ``SeedSequence(seed)`` named by ``key``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
 def run(task: str, task_params: dict | None = None, hidden: str = "sigmoid", output: str = "sigmoid",
         n_hidden: int = 32, scales: tuple[float, ...] = (1.0, 4.0, 16.0), lags: int = 50, sequences: int = 20,
         nets: int = 10, seed: int = 0, out: str | Path = ".", lstm_scale: float | None = 0.1, lstm_blocks: int = 2,
         plot_png: bool = True) -> GradFlowRun:
     """The ``evorec gradflow`` computation: ``nets`` fully recurrent nets per scale, and an LSTM.
 
-    The sequences are ``make_task(task, **task_params).sample(sequences, rng)`` and the nets'
-    weights (scale by scale, ``nets`` each) come from the same ``numpy.random.default_rng(seed)``.
+    Randomness comes from ``numpy.random.SeedSequence(seed)`` in independent streams: one for
+    the sequences (``make_task(task, **task_params).sample(sequences, rng)``), one for the
+    LSTM, and one per scale for its ``nets`` nets, keyed by the scale's value, so a scale's row
+    is the same whichever other scales are asked for.
     The net is RG's A1 (fully recurrent) with ``n_hidden`` hidden units and the task's inputs
     and outputs.  ``n_hidden`` defaults to 32 because growth needs a large enough net: with
     sigmoid units the one-step factor ``f'(net) w`` exceeds 1 only where ``|w| > 4`` *and* the
@@ -439,19 +450,20 @@ def run(task: str, task_params: dict | None = None, hidden: str = "sigmoid", out
     if lstm_scale is not None and not (math.isfinite(lstm_scale) and lstm_scale > 0):
         raise ValueError(f"lstm-scale must be a positive number; got {lstm_scale!r}")
     task_obj = make_task(task, **(task_params or {}))
-    rng = np.random.default_rng(seed)
-    batch = task_obj.sample(sequences, rng)
+    batch = task_obj.sample(sequences, _stream(seed, DATA_STREAM))
     architecture = Architecture.fully_recurrent(task_obj.n_in, n_hidden, task_obj.n_out, hidden=hidden,
                                                 output=output)
-    results = [gradflow(architecture, batch, lags, scale=float(s), rng=rng)
-               for s in scales for _ in range(nets)]
+    results = []
+    for s in scales:
+        scale_rng = _stream(seed, SCALE_STREAM, *np.array([s], dtype=np.float64).view(np.uint32).tolist())
+        results += [gradflow(architecture, batch, lags, scale=float(s), rng=scale_rng) for _ in range(nets)]
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = write_csv(out / "gradflow.csv", results)
     lstm_result, lstm_csv = None, None
     if lstm_scale is not None:
         model = LSTM(task_obj.n_in, task_obj.n_out, n_blocks=lstm_blocks, n_cells=1)
-        params = model.init(rng, scale=lstm_scale)
+        params = model.init(_stream(seed, LSTM_STREAM), scale=lstm_scale)
         norms = lstm_cell_error_norms(model, params, batch, lags)
         lstm_result = GradFlow(float(lstm_scale), norms, math.nan, math.nan, math.nan)
         lstm_csv = write_csv(out / "gradflow_lstm.csv", [lstm_result])
