@@ -34,6 +34,7 @@ from .strategy import Budget
 BACKENDS = ("loky", "threading", "dask")
 PRESETS = {
     "fully_recurrent": Architecture.fully_recurrent,
+    "rg_a1": Architecture.rg_a1,
     "rg_a2": Architecture.rg_a2,
     "latch_i": Architecture.latch_i,
     "latch_ii": Architecture.latch_ii,

@@ -90,6 +90,7 @@ class _Compiled:
     out_shift: np.ndarray
     squash_h: bool            # apply tanh to the hidden group (False: linear)
     squash_y: bool
+    synchronous: bool = False  # outputs from the previous hidden state (Architecture.update)
 
 
 def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +115,8 @@ def _compile(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> _Compiled:
 
     initial = np.concatenate([[1.0], np.zeros(arch.n_in), -shift_h / scale_h, -shift_y / scale_y])
     return _Compiled(effective(W_h, arch.hidden), effective(W_y, arch.output), initial,
-                     scale_y, shift_y, arch.hidden != "linear", arch.output != "linear")
+                     scale_y, shift_y, arch.hidden != "linear", arch.output != "linear",
+                     arch.update == "synchronous")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ def _simulate(net: _Compiled, block: _Block, on_event) -> None:
     or None to keep all.
     """
     W_h, W_y = net.W_h, net.W_y
+    synchronous = net.synchronous
     p, H, n_out, D = W_h.shape[0], W_h.shape[1], W_y.shape[1], W_y.shape[2]
     n_in = block.inputs.shape[1]
     x_rows, h_rows, y_rows = slice(1, 1 + n_in), slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, D)
@@ -181,13 +184,16 @@ def _simulate(net: _Compiled, block: _Block, on_event) -> None:
             p_h, p_y = pre_h[:, :, :width], pre_y[:, :, :width]
             p_h_view, p_y_view = p_h.transpose(1, 0, 2), p_y.transpose(1, 0, 2)
         s_x[...] = block.inputs[t, :, None, :width]
+        if synchronous:  # the outputs' products read the hidden state before it is updated
+            np.matmul(W_y, s_all, out=p_y_view)
         if H:
             np.matmul(W_h, s_all, out=p_h_view)
             if net.squash_h:
                 np.tanh(p_h, out=s_h)
             else:
                 s_h[...] = p_h
-        np.matmul(W_y, s_all, out=p_y_view)
+        if not synchronous:
+            np.matmul(W_y, s_all, out=p_y_view)
         if net.squash_y:
             np.tanh(p_y, out=s_y)
         else:
@@ -334,7 +340,7 @@ def _select(net: _Compiled, rows: np.ndarray) -> _Compiled:
     if rows.size == net.W_h.shape[0]:
         return net
     return _Compiled(net.W_h[rows], net.W_y[rows], net.initial, net.out_scale, net.out_shift,
-                     net.squash_h, net.squash_y)
+                     net.squash_h, net.squash_y, net.synchronous)
 
 
 def judge_entries(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, judged: np.ndarray,

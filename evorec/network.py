@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 ACTIVATIONS = ("tanh", "sigmoid", "linear")
+#: Orders of the units' updates within a step (see :class:`Architecture`, ``update``).
+UPDATES = ("hidden_first", "synchronous")
 #: Most possible links (weights) of one network: 128 MiB of float64, an eighth of the
 #: evaluator's default memory budget, so that a population still fits in chunks.  Far above
 #: any network of the papers (A1 with 32 hidden units has about 1,200).
@@ -67,6 +69,14 @@ class Architecture:
     hidden, output : {"tanh", "sigmoid", "linear"}
         Activation of the hidden units and of the output units; ``sigmoid`` is the logistic
         function with range (0, 1).
+    update : {"hidden_first", "synchronous"}, default "hidden_first"
+        Order of the updates within a step.  ``"hidden_first"`` (DESIGN.md's semantics): the
+        hidden units from the previous step, then the outputs from the *current* hidden state,
+        ``y_t = f(W_y [1, x_t, h_t, y_{t-1}])``.  ``"synchronous"``: every unit from the previous
+        step's activations, ``y_t = f(W_y [1, x_t, h_{t-1}, y_{t-1}])``, as in a fully recurrent
+        net updated in lock-step; the inputs are the current step's in both.  RG does not say
+        which it used; the evaluator, :func:`evorec.forward` and the closed-loop stepper
+        support both, the gradient baselines and ``gradflow`` only the first.
     """
 
     n_in: int
@@ -80,6 +90,7 @@ class Architecture:
     frozen_values_y: np.ndarray | None = None
     hidden: str = "sigmoid"
     output: str = "sigmoid"
+    update: str = "hidden_first"
     _free_index: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -93,6 +104,8 @@ class Architecture:
                              f"{MAX_LINKS} (network.MAX_LINKS)")
         _check_activation(self.hidden, "hidden")
         _check_activation(self.output, "output")
+        if self.update not in UPDATES:
+            raise ValueError(f"update must be one of {', '.join(map(repr, UPDATES))}; got {self.update!r}")
         shape_h, shape_y = (self.n_hidden, self.n_units), (self.n_out, self.n_units)
         mask_h = _bool_mask(self.mask_h, shape_h, "mask_h", True)
         mask_y = _bool_mask(self.mask_y, shape_y, "mask_y", True)
@@ -194,17 +207,36 @@ class Architecture:
     # --------------------------------------------------------------- presets
     @classmethod
     def fully_recurrent(cls, n_in: int = 1, n_hidden: int = 1, n_out: int = 1,
-                        hidden: str = "sigmoid", output: str = "sigmoid") -> Architecture:
-        """RG's architecture A1: every non-input unit is biased and linked from every unit."""
-        return cls(n_in, n_hidden, n_out, hidden=hidden, output=output)
+                        hidden: str = "sigmoid", output: str = "sigmoid", update: str = "hidden_first") -> Architecture:
+        """The generic fully recurrent net: every non-input unit is biased and linked from every unit.
+
+        RG's A1 differs in one link: its output unit has no bias (:meth:`rg_a1`).
+        """
+        return cls(n_in, n_hidden, n_out, hidden=hidden, output=output, update=update)
+
+    @classmethod
+    def rg_a1(cls, n_hidden: int = 1, hidden: str = "sigmoid", output: str = "sigmoid", n_in: int = 1,
+              n_out: int = 1, update: str = "hidden_first") -> Architecture:
+        """RG's architecture A1: fully recurrent, the hidden units biased, the output units not.
+
+        RG: "each hidden unit has a bias weight on a connection from a 'true' unit" (NIPS 1996:
+        "n biased hidden units"), where for A2 it says "all units are biased"; so A1's output
+        has no bias link.  Every non-input unit is linked from every input, hidden and output
+        unit.  With one hidden unit it is parity's net, "identical to Bengio et al.'s 1994
+        architecture".
+        """
+        base = cls(n_in, n_hidden, n_out)
+        mask_y = np.ones((n_out, base.n_units), dtype=bool)
+        mask_y[:, base.source_slices()["bias"]] = False
+        return cls(n_in, n_hidden, n_out, mask_y=mask_y, hidden=hidden, output=output, update=update)
 
     @classmethod
     def rg_a2(cls, n_hidden: int = 10, self_links: bool = True, n_in: int = 1, n_out: int = 1,
-              hidden: str = "sigmoid", output: str = "sigmoid") -> Architecture:
+              hidden: str = "sigmoid", output: str = "sigmoid", update: str = "hidden_first") -> Architecture:
         """RG's architecture A2.
 
         Each hidden unit sees the bias, the inputs, the outputs and (with ``self_links``)
-        itself; each output unit sees every unit.
+        itself; each output unit sees every unit.  All units are biased.
         """
         base = cls(n_in, n_hidden, n_out)
         src = base.source_slices()
@@ -213,7 +245,7 @@ class Architecture:
         if self_links:
             hidden_idx = np.arange(n_hidden)
             mask_h[hidden_idx, src["hidden"].start + hidden_idx] = True
-        return cls(n_in, n_hidden, n_out, mask_h=mask_h, hidden=hidden, output=output)
+        return cls(n_in, n_hidden, n_out, mask_h=mask_h, hidden=hidden, output=output, update=update)
 
     @classmethod
     def latch_i(cls) -> Architecture:
@@ -231,14 +263,23 @@ class Architecture:
                    hidden="tanh", output="tanh")
 
     @classmethod
-    def latch_ii(cls) -> Architecture:
-        """The latch, variant II: one tanh unit with free bias, input and self weights."""
-        return cls(1, 0, 1, hidden="tanh", output="tanh")
+    def latch_ii(cls, noise_line: bool = False) -> Architecture:
+        """The latch, variant II: one tanh unit with free bias, input and self weights.
+
+        With ``noise_line`` the inputs are ``[signal, noise]`` and the noise enters on its own
+        line with the frozen weight 1 (as in variant I) instead of through the input weight.
+        """
+        if not noise_line:
+            return cls(1, 0, 1, hidden="tanh", output="tanh")
+        frozen_y = np.array([[False, False, True, False]])
+        values_y = np.array([[0.0, 0.0, 1.0, 0.0]])
+        return cls(2, 0, 1, frozen_y=frozen_y, frozen_values_y=values_y, hidden="tanh", output="tanh")
 
     def describe(self) -> str:
         """One line: sizes, links, free parameters and activations."""
+        order = "" if self.update == "hidden_first" else f"; {self.update} update"
         return (f"{self.n_in} in, {self.n_hidden} hidden ({self.hidden}), {self.n_out} out "
-                f"({self.output}); {self.n_links} links, {self.n_params} free parameters")
+                f"({self.output}); {self.n_links} links, {self.n_params} free parameters{order}")
 
 
 @dataclass(frozen=True, eq=False)

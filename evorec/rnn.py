@@ -71,6 +71,9 @@ def _forward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, batch: Sequen
     States at padded steps (``t >= lengths[b]``) are set to 0 and padded inputs are read as 0,
     so padding (which may hold anything, even NaN) can never leak into the loss or gradient.
     """
+    if arch.update != "hidden_first":
+        # The backward pass follows the hidden-first order; a synchronous net would need its own.
+        raise ValueError(f"gradients are implemented for update='hidden_first' only; got update={arch.update!r}")
     B, T = batch.n_sequences, batch.n_steps
     H, n_out = arch.n_hidden, arch.n_out
     alive = running_mask(batch.lengths, T)  # (B, T)

@@ -67,9 +67,10 @@ class Stepper:
         state[:, 1:1 + n_in] = inputs
         h_rows, y_rows = slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, None)
         with np.errstate(all="ignore"):
+            pre_y = net.W_y @ state if net.synchronous else None  # from the previous hidden state
             if H:
                 pre = net.W_h @ state
                 state[:, h_rows] = np.tanh(pre) if net.squash_h else pre
-            pre = net.W_y @ state
+            pre = net.W_y @ state if pre_y is None else pre_y
             state[:, y_rows] = np.tanh(pre) if net.squash_y else pre
         return state[:, y_rows] * net.out_scale[:, None] + net.out_shift[:, None]

@@ -395,7 +395,8 @@ def _padded_architecture(space: Architecture, max_hidden: int) -> Architecture:
     if space.frozen_h.any() or space.frozen_y[:, src["hidden"]].any():
         raise ValueError("GNARL does not support frozen links into or out of hidden units "
                          "(hidden units come and go); only frozen links into outputs")
-    padded = Architecture(space.n_in, max_hidden, space.n_out, hidden=space.hidden, output=space.output)
+    padded = Architecture(space.n_in, max_hidden, space.n_out, hidden=space.hidden, output=space.output,
+                          update=space.update)
     outputs = padded.source_slices()["output"]
     frozen_y = np.zeros((space.n_out, padded.n_units), dtype=bool)
     values_y = np.zeros(frozen_y.shape)
@@ -405,7 +406,7 @@ def _padded_architecture(space: Architecture, max_hidden: int) -> Architecture:
     if not frozen_y.any():
         return padded
     return Architecture(space.n_in, max_hidden, space.n_out, frozen_y=frozen_y, frozen_values_y=values_y,
-                        hidden=space.hidden, output=space.output)
+                        hidden=space.hidden, output=space.output, update=space.update)
 
 
 

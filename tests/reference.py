@@ -25,7 +25,11 @@ def _loop(arch, W_h, W_y, inputs, lengths):
         for b in range(B):
             h, y = np.zeros(arch.n_hidden), np.zeros(arch.n_out)
             for t in range(lengths[b]):
-                h = f_h(W_h[p] @ np.concatenate([[1.0], inputs[b, t], h, y]))
-                y = f_y(W_y[p] @ np.concatenate([[1.0], inputs[b, t], h, y]))
+                before = np.concatenate([[1.0], inputs[b, t], h, y])  # [1, x_t, h_{t-1}, y_{t-1}]
+                h = f_h(W_h[p] @ before)
+                if arch.update == "synchronous":  # every unit from the previous step
+                    y = f_y(W_y[p] @ before)
+                else:  # outputs from the current hidden state
+                    y = f_y(W_y[p] @ np.concatenate([[1.0], inputs[b, t], h, y]))
                 out[p, b, t] = y
     return out

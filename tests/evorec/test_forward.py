@@ -83,3 +83,42 @@ def test_forward_rejects_inputs_that_do_not_fit():
         forward(pop, np.zeros((3, 5, 2)), lengths=[5, 6, 1])
     with pytest.raises(ValueError, match="lengths"):
         forward(pop, np.zeros((3, 5, 2)), lengths=[5, 0, 1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(n_in=st.integers(0, 2), n_hidden=st.integers(1, 4), n_out=st.integers(1, 2), hidden=activations,
+       output=activations, P=st.integers(1, 4), B=st.integers(1, 4), T=st.integers(1, 10),
+       seed=st.integers(0, 2**32 - 1))
+def test_synchronous_update_reads_the_previous_hidden_state(n_in, n_hidden, n_out, hidden, output, P, B, T, seed):
+    rng = np.random.default_rng(seed)
+    arch = Architecture.fully_recurrent(n_in, n_hidden, n_out, hidden=hidden, output=output, update="synchronous")
+    pop = Population.random(arch, P, rng, -3, 3)
+    _check_against_reference(pop, *_inputs(rng, B, T, n_in))
+
+
+def test_the_two_update_orders_differ_only_through_hidden_to_output_links():
+    rng = np.random.default_rng(3)
+    inputs, lengths = _inputs(rng, 3, 8, 1)
+    first = Population.random(Architecture.rg_a1(2), 4, rng, -3, 3)
+    synchronous = Population.from_weights(Architecture.rg_a1(2, update="synchronous"), first.W_h, first.W_y)
+    assert not np.allclose(forward(first, inputs, lengths), forward(synchronous, inputs, lengths), equal_nan=True)
+    W_y = first.W_y.copy()
+    W_y[:, :, 2:4] = 0.0  # no hidden -> output links: both orders compute the same
+    a = forward(Population.from_weights(first.architecture, first.W_h, W_y), inputs, lengths)
+    b = forward(Population.from_weights(synchronous.architecture, first.W_h, W_y), inputs, lengths)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_update_order_is_checked():
+    with pytest.raises(ValueError, match="update must be one of 'hidden_first', 'synchronous'"):
+        Architecture.fully_recurrent(update="parallel")
+
+
+def test_rg_a1_biases_the_hidden_units_and_not_the_output():
+    arch = Architecture.rg_a1(3, n_in=2, n_out=2)
+    src = arch.source_slices()
+    assert arch.mask_h.all()
+    assert not arch.mask_y[:, src["bias"]].any() and arch.mask_y[:, 1:].all()
+    assert arch.n_params == 3 * 8 + 2 * 7
+    assert Architecture.rg_a1(1).n_params == Architecture.fully_recurrent(1, 1, 1).n_params - 1
+    assert (arch.hidden, arch.output, arch.update) == ("sigmoid", "sigmoid", "hidden_first")

@@ -426,3 +426,10 @@ def test_adam_trains_an_lstm_online_one_sequence_at_a_time():
             _, g = net.loss_and_grad(params, batch[np.array([b])], "cross_entropy")
             params = adam.step(params, clip_norm(g, 1.0))
     assert net.loss_and_grad(params, batch, "cross_entropy")[0] < 0.8 * start
+
+
+def test_gradients_refuse_the_synchronous_update_order():
+    arch = Architecture.fully_recurrent(1, 2, 1, update="synchronous")
+    batch = SequenceBatch(np.zeros((2, 3, 1)), np.zeros((2, 3, 1)), np.ones((2, 3), bool), np.array([3, 3]))
+    with pytest.raises(ValueError, match="update='hidden_first' only"):
+        loss_and_grad(arch, np.zeros(arch.n_params), batch)

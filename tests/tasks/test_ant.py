@@ -150,8 +150,9 @@ def test_population_stepping_together_equals_one_network_at_a_time():
 
 def test_stepper_matches_the_sequence_evaluators_forward_pass():
     rng = np.random.default_rng(5)
-    for hidden, output in [("sigmoid", "sigmoid"), ("tanh", "linear"), ("linear", "tanh")]:
-        arch = Architecture.fully_recurrent(2, 3, 2, hidden=hidden, output=output)
+    for hidden, output, update in [("sigmoid", "sigmoid", "hidden_first"), ("tanh", "linear", "hidden_first"),
+                                   ("linear", "tanh", "hidden_first"), ("sigmoid", "tanh", "synchronous")]:
+        arch = Architecture.fully_recurrent(2, 3, 2, hidden=hidden, output=output, update=update)
         population = Population.from_params(arch, rng.uniform(-2, 2, (6, arch.n_params)))
         inputs = rng.normal(size=(4, 12, 2))
         expected = evorec.forward(population, inputs)  # (P, B, T, n_out)
