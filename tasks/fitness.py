@@ -38,6 +38,21 @@ class WithinTolerance(Criterion):
         return f"WithinTolerance(tol={self.tol})"
 
 
+class SameSign(Criterion):
+    """An entry is right when every output has its target's sign (0 has no sign: never right).
+
+    BSF94 scores the latch by classification, and RG's account of its latch I result (6 trials:
+    "it almost suffices to get the parameter signs right") holds only under this reading.
+    """
+
+    def entry_correct(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        # NaN has no sign (np.sign gives NaN), so non-finite outputs are wrong.
+        return ((np.sign(outputs) == np.sign(targets)) & (targets != 0)).all(axis=-1)
+
+    def __repr__(self) -> str:
+        return "SameSign()"
+
+
 class MeanSquaredError(Fitness):
     """Mean squared error over every scored (sequence, step, output) entry."""
 

@@ -43,8 +43,8 @@ class Parity(TwoClassTask):
         self.noise = check_nonnegative(noise, "noise")
 
     def default_architecture(self) -> Architecture:
-        """RG's A1 with one hidden unit, sigmoid hidden and output units."""
-        return Architecture.fully_recurrent(1, 1, 1, hidden="sigmoid", output="sigmoid")
+        """RG's A1 with one hidden unit (the hidden unit biased, the output not), sigmoid units."""
+        return Architecture.rg_a1(1, hidden="sigmoid", output="sigmoid")
 
     def sample(self, n: int, rng: np.random.Generator):
         labels, lengths, running = self._frame(n, rng)  # label 1 = odd number of +1's

@@ -157,8 +157,8 @@ class TwoSequence(TwoClassTask):
         return T, rule, from_T
 
     def default_architecture(self) -> Architecture:
-        """A1 with one hidden unit, sigmoid units (our choice for targets in [0, 1])."""
-        return Architecture.fully_recurrent(1, 1, 1, hidden="sigmoid", output="sigmoid")
+        """RG's A1 with one hidden unit (output unbiased), sigmoid units (our choice for targets in [0, 1])."""
+        return Architecture.rg_a1(1, hidden="sigmoid", output="sigmoid")
 
     def sample(self, n: int, rng: np.random.Generator):
         labels, lengths, running = self._frame(n, rng)

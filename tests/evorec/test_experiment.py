@@ -152,7 +152,7 @@ def test_an_unreadable_line_in_the_middle_is_moved_aside_too(tmp_path):
 
 def test_sigkill_in_the_middle_loses_nothing_and_duplicates_nothing(tmp_path):
     doc = dict(EXPERIMENT, seeds=6, grid={}, budget={"evaluations": 20000},
-               task={"name": "latch", "params": {"variant": "I", "lengths": [100, 120]}},
+               task={"name": "latch", "params": {"variant": "I", "lengths": [100, 120], "success": "error"}},
                parallel={"n_jobs": 2, "backend": "loky"})
     path = _write(tmp_path, doc)
     out = tmp_path / "out"
@@ -178,7 +178,7 @@ def test_sigkill_in_the_middle_loses_nothing_and_duplicates_nothing(tmp_path):
 
 def test_two_runs_into_one_folder_at_once_do_each_run_once(tmp_path):
     doc = dict(EXPERIMENT, seeds=4, grid={}, budget={"evaluations": 20000},
-               task={"name": "latch", "params": {"variant": "I", "lengths": [100, 120]}})
+               task={"name": "latch", "params": {"variant": "I", "lengths": [100, 120], "success": "error"}})
     path = _write(tmp_path, doc)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "evorec.cli", "run", str(path), "--out", str(out), "--quiet"]

@@ -61,7 +61,7 @@ def test_early_exit_finds_the_same_solver_for_fewer_steps(parity):
 
 
 def test_budget_is_never_exceeded():
-    problem = make_problem("latch", task_params={"variant": "I", "lengths": (40, 50)}, seed=0)
+    problem = make_problem("latch", task_params={"variant": "I", "lengths": (40, 50), "success": "error"}, seed=0)
     result = search("guessing", problem, Budget(evaluations=2500), seed=0, batch_size=1000)
     assert not result.solved and result.evaluations == 2500
     assert result.history and result.history[-1][1] == result.best_loss

@@ -34,6 +34,60 @@ def test_defaults_are_the_papers():
     assert task.noise_var == 0.2
     assert task.lengths == (500, 600)
     assert task.criterion().tol == 0.1
+    assert not task.noise_line and task.n_in == 1
+
+
+def test_variant_i_is_judged_by_sign_by_default_and_by_error_on_request():
+    assert repr(evorec.make_task("latch", variant="I").criterion()) == "SameSign()"
+    assert evorec.make_task("latch", variant="I", success="error").criterion().tol == 0.1
+    assert repr(evorec.make_task("latch", variant="II", success="sign").criterion()) == "SameSign()"
+    with pytest.raises(ValueError, match="success must be one of 'sign', 'error'"):
+        evorec.make_task("latch", success="tolerance")
+
+
+def test_a_saturated_latch_i_unit_is_right_by_sign_and_wrong_by_error():
+    # RG's reading: w_self = 20 latches the unit at +-1 (0.2 from the targets +-0.8) and the
+    # noise (variance 0.2, weight 1) moves it little; right by sign, wrong by |error| < 0.1.
+    arch = Architecture.latch_i()
+    src = arch.source_slices()
+    W_y = np.zeros((1, 1, arch.n_units))
+    W_y[0, 0, src["input"].start:src["input"].start + 2] = [3.0, -3.0]
+    W_y[0, 0, src["output"].start] = 20.0
+    by_sign = evorec.make_task("latch", variant="I", lengths=(50, 60))
+    by_error = evorec.make_task("latch", variant="I", lengths=(50, 60), success="error")
+    assert solves(by_sign, arch, W_y).tolist() == [0]
+    assert solves(by_error, arch, W_y).tolist() == [100]
+    W_y[0, 0, src["input"].start:src["input"].start + 2] = [-3.0, 3.0]  # signs swapped: all wrong
+    assert solves(by_sign, arch, W_y).tolist() == [100]
+
+
+def test_same_sign_needs_a_finite_output_and_a_signed_target():
+    from tasks.fitness import SameSign
+
+    outputs = np.array([[[0.3], [-0.1], [np.nan], [0.5], [0.0]]])
+    targets = np.array([[0.8], [-0.8], [0.8], [0.0], [0.8]])
+    assert SameSign().entry_correct(outputs, targets).tolist() == [[True, True, False, False, False]]
+
+
+def test_noise_line_puts_the_noise_on_its_own_input_with_weight_one():
+    shared = evorec.make_task("latch", lengths=(20, 30))
+    line = evorec.make_task("latch", lengths=(20, 30), noise_line=True)
+    a, b = shared.sample(40, np.random.default_rng(2)), line.sample(40, np.random.default_rng(2))
+    assert b.inputs.shape[2] == 2 and line.n_in == 2
+    np.testing.assert_array_equal(b.inputs[:, 0, 0], a.inputs[:, 0, 0])
+    assert not b.inputs[:, 1:, 0].any() and not b.inputs[:, 0, 1].any()
+    np.testing.assert_array_equal(b.inputs[:, 1:, 1], a.inputs[:, 1:, 0])
+    arch = line.default_architecture()
+    assert arch.n_params == 3 and arch.frozen_y[0, 2] and arch.frozen_values_y[0, 2] == 1.0
+    # With input weight 1 the two readings are the same network.
+    W = np.array([[[0.1, 1.0, 5.0]]])
+    W_line = np.array([[[0.1, 1.0, 1.0, 5.0]]])
+    y_shared = evorec.forward(Population.from_weights(shared.default_architecture(), np.zeros((1, 0, 3)), W),
+                              a.inputs, a.lengths)
+    y_line = evorec.forward(Population.from_weights(arch, np.zeros((1, 0, 4)), W_line), b.inputs, b.lengths)
+    np.testing.assert_allclose(y_line, y_shared, rtol=0, atol=1e-15, equal_nan=True)
+    with pytest.raises(ValueError, match="variant II only"):
+        evorec.make_task("latch", variant="I", noise_line=True)
 
 
 # --------------------------------------------------------------------------- variant II
@@ -163,7 +217,7 @@ def test_variant_i_latching_unit_gets_every_sequence_right():
     # one (slope w (1 - 0.64) ~ 0.49).  The pulse weights +-atanh(0.8) put y_0 exactly there.
     # The noise (weight 1, variance 1e-4 here) moves y by ~0.005 at most: every sequence right.
     # BSF94's variance 0.2 would move y by ~0.16, beyond RG's 0.1 tolerance, hence small noise.
-    task = evorec.make_task("latch", variant="I", lengths=(10, 20), noise_var=1e-4)
+    task = evorec.make_task("latch", variant="I", lengths=(10, 20), noise_var=1e-4, success="error")
     arch = Architecture.latch_i()
     src = arch.source_slices()
     a = math.atanh(0.8)
