@@ -15,6 +15,7 @@ from .fitness import (
     MeanSquaredError,
     NextSymbolCorrect,
     NextSymbolWrong,
+    SameSign,
     SumSquaredError,
     WithinTolerance,
 )
@@ -28,5 +29,5 @@ from .two_sequence import TwoSequence
 
 __all__ = ["Adding", "AllWithin", "Ant", "ArgmaxCorrect", "ArgmaxWrong", "CrossEntropy", "EmbeddedReber",
            "FoodMissed", "FractionWrong", "LongLag", "MaxAbsError", "MeanSquaredError", "Multiplication",
-           "NextSymbolCorrect", "NextSymbolWrong", "Parity", "SequenceBatch", "SumSquaredError", "Task",
+           "NextSymbolCorrect", "NextSymbolWrong", "Parity", "SameSign", "SequenceBatch", "SumSquaredError", "Task",
            "TemporalOrder", "Tomita", "TwoSequence", "WithinTolerance", "Latch"]
