@@ -229,6 +229,19 @@ def run(experiment: Experiment, out: str | None = None, n_jobs: int | None = Non
         Called as ``on_start(pending, total)`` before the first run starts.
     on_result : callable, optional
         Called with each record as soon as it is saved.
+
+    Returns
+    -------
+    Outcome
+        Its ``problems`` say which unreadable lines of ``runs.jsonl`` were moved aside (their
+        runs were done again).
+
+    Raises
+    ------
+    FolderBusy
+        When another process runs into the same folder (the folder's lock is held).
+    ConfigError
+        When the folder holds another configuration's results or cannot be written.
     """
     folder = Path(out or experiment.output)
     field = ("--out",) if out else ("output",)
