@@ -7,6 +7,19 @@ from typing import Any
 
 import numpy as np
 
+#: Most elements of an array a parameter may make a strategy or model hold: 1 GiB of float64,
+#: the evaluator's default memory budget (guessing on long_lag, 1000 nets of 21,735 weights,
+#: holds 2.2e7).  It keeps a mistyped or hostile parameter (``chains: 1e8``) from exhausting
+#: memory when a file is only validated.
+MAX_ELEMENTS = 2**27
+
+
+def array_size(count: int, what: str) -> int:
+    """``count`` if an array of that many elements is allowed, else a ValueError naming ``what``."""
+    if count > MAX_ELEMENTS:
+        raise ValueError(f"{what} = {count} elements, more than the limit of {MAX_ELEMENTS} (checks.MAX_ELEMENTS)")
+    return count
+
 
 def positive_number(value: Any, name: str) -> float:
     """A finite number > 0."""

@@ -243,7 +243,7 @@ def _validate(doc: dict[str, Any], filename: str, errors: _Errors, max_runs: int
         errors.add(("output",), "must be a folder path (a string)")
     errors.raise_if_any()
     experiment = Experiment(name, filename, seed, seeds, doc, grids, parallel, output, locator=errors.locator)
-    experiment.runs = _expand(experiment, errors)
+    experiment.runs = _expand(experiment, errors, max_runs)
     return experiment
 
 
@@ -258,14 +258,22 @@ def _check_run_count(doc: dict[str, Any], grids: list[dict[str, list[Any]]], err
     strategies = doc["strategies"]
     n_strategies = len(strategies) if isinstance(strategies, list) else 1
     n_cells = sum(math.prod(len(values) for values in grid.values()) for grid in grids) or 1
-    n_runs = n_cells * n_strategies * n_seeds
+
+    def strategy_runs(grid: dict[str, list[Any]]) -> int:
+        """Cells x strategies of one grid; a grid may sweep the whole strategy list."""
+        others = math.prod(len(values) for key, values in grid.items() if key != "strategies")
+        if "strategies" not in grid:
+            return others * n_strategies
+        return others * sum(len(value) if isinstance(value, list) else 1 for value in grid["strategies"])
+
+    n_runs = (sum(strategy_runs(grid) for grid in grids) if grids else n_strategies) * n_seeds
     if n_runs <= max_runs:
         return
     # Point at the factor that is past the limit on its own, if one is.
-    where = ("seeds",) if n_seeds > max_runs else ("grid",) if n_cells > max_runs else ()
-    errors.add(where, f"the file expands to {n_runs} runs ({n_cells} grid cell(s) x {n_strategies} strategies x "
-                      f"{n_seeds} seeds), more than the limit of {max_runs}; split it, or raise the limit with "
-                      f"--max-runs", at=where if where in errors.locator.marks else ())
+    where = ("seeds",) if n_seeds > max_runs or not grids else ("grid",)
+    errors.add(where, f"the file expands to {n_runs} runs ({n_cells} grid cell(s), {n_seeds} seeds), more than the "
+                      f"limit of {max_runs}; split it, or raise the limit with --max-runs",
+                      at=where if where in errors.locator.marks else ())
     errors.raise_if_any()
 
 
@@ -365,14 +373,24 @@ def _parent_exists(doc: Any, path: Path_) -> bool:
     return isinstance(node, dict)
 
 
-def _set(doc: dict[str, Any], path: Path_, value: Any) -> None:
-    node = doc
-    for part in path[:-1]:
-        if isinstance(node, dict):
-            node = node.setdefault(part, {})
-        else:
-            node = node[part]
-    node[path[-1]] = copy.deepcopy(value)
+def _with_values(doc: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    """The document with a grid cell's values set.
+
+    Only the mappings and lists along each set path are copied; the rest is shared with
+    ``doc``, so a cell costs the length of its paths, not the size of the document (nothing
+    downstream changes a document in place).
+    """
+    result = dict(doc)
+    for key, value in cell.items():
+        path = _split_path(key)
+        node: Any = result
+        for part in path[:-1]:
+            child = node.get(part, {}) if isinstance(node, dict) else node[part]
+            child = dict(child) if isinstance(child, dict) else list(child)
+            node[part] = child
+            node = child
+        node[path[-1]] = copy.deepcopy(value)
+    return result
 
 
 # --------------------------------------------------------------------------- expansion
@@ -389,9 +407,10 @@ def _cells(experiment: Experiment):
                    {key: (where, i) for key, i in zip(keys, indices, strict=True)})
 
 
-def _expand(experiment: Experiment, errors: _Errors) -> list[RunSpec]:
+def _expand(experiment: Experiment, errors: _Errors, max_runs: int = DEFAULT_MAX_RUNS) -> list[RunSpec]:
     runs: list[RunSpec] = []
     seen: set[str] = set()
+    built: set[str] = set()  # strategies already built for an architecture: built once, not per cell
     for cell, cell_index in _cells(experiment):
         identity = json.dumps(cell, sort_keys=True)
         if identity in seen:
@@ -399,14 +418,16 @@ def _expand(experiment: Experiment, errors: _Errors) -> list[RunSpec]:
                                                            f"must not share cells")
             continue
         seen.add(identity)
-        doc = copy.deepcopy(experiment.document)
-        for key, value in cell.items():
-            _set(doc, _split_path(key), value)
+        doc = _with_values(experiment.document, cell)
         before = len(errors.lines)
-        resolved = _resolve_cell(doc, cell, cell_index, errors)
+        resolved = _resolve_cell(doc, cell, cell_index, errors, built)
         if len(errors.lines) > before or resolved is None:
             continue
         task, architecture, fitness, data, budget, strategies = resolved
+        if len(runs) + len(strategies) * len(experiment.seeds) > max_runs:  # counted before; a guard
+            errors.add((), f"the file expands to more than {max_runs} runs; split it, or raise the limit with "
+                           f"--max-runs")
+            break
         for strategy in strategies:
             # A strategy's own budget replaces the experiment's (e.g. fewer sequences for the
             # costly gradient methods, in the same units).
@@ -441,7 +462,7 @@ def _grid_source(cell_index: dict[str, tuple[Path_, int]], path: Path_) -> Path_
 
 
 def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[str, tuple[Path_, int]],
-                  errors: _Errors):
+                  errors: _Errors, built: set[str] | None = None):
     def err(path: Path_, message: str, key: bool = False) -> None:
         source = _grid_source(cell_index, path)
         suffix = f" (in grid cell {json.dumps(cell, sort_keys=True)})" if source else ""
@@ -470,7 +491,9 @@ def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[st
     if fitness_doc:
         _build(FITNESS, fitness_doc, ("fitness",), err)  # checks name and parameters
     architecture = _architecture(doc.get("architecture"), task, err)
-    strategies = _strategies(doc.get("strategies"), architecture, err)
+    # Which network the strategies search: the architecture as written, or the task's default.
+    space = json.dumps([doc.get("architecture") or task_doc], sort_keys=True, default=str)
+    strategies = _strategies(doc.get("strategies"), architecture, err, space, built if built is not None else set())
     if task is None or architecture is None or strategies is None:
         return None
     arch_doc = doc.get("architecture")
@@ -481,13 +504,15 @@ def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[st
 def _check_data_size(task, data: dict[str, int], err) -> None:
     """Refuse sequences that would not fit in a run's memory (checked before any is drawn)."""
     sizes = [task.sample_bytes(data["train_size"]), task.sample_bytes(data["test_size"])]
-    if None in sizes or sum(sizes) <= MAX_DATA_BYTES:
+    if sum(sizes) <= MAX_DATA_BYTES:
         return
-    steps = task.sample_steps(max(data.values()))
-    err(("task", "params"), f"{data['train_size']} training and {data['test_size']} test sequences of task "
-                            f"{task.name!r} (up to {steps} steps, {task.n_in} inputs, {task.n_out} outputs) would "
-                            f"take about {sum(sizes) / 2**30:.3g} GiB, more than the {MAX_DATA_BYTES / 2**30:g} GiB "
-                            f"a run's data may use; use shorter sequences or fewer (data.train_size, data.test_size)")
+    steps = task.sample_steps(max(data.values())) or "?"
+    # Blame the sequences' size when even the default 100 + 100 of them would not fit, else their number.
+    where = ("task", "params") if 2 * task.sample_bytes(100) > MAX_DATA_BYTES else ("data",)
+    err(where, f"{data['train_size']} training and {data['test_size']} test sequences of task {task.name!r} (up to "
+               f"{steps} steps, {task.n_in} inputs, {task.n_out} outputs) would take about {sum(sizes) / 2**30:.3g} "
+               f"GiB, more than the {MAX_DATA_BYTES / 2**30:g} GiB a run's data may use; use shorter sequences "
+               f"(task.params) or fewer (data.train_size, data.test_size)")
 
 
 def _section(value: Any, path: Path_, kind: str, err) -> dict[str, Any] | None:
@@ -523,7 +548,7 @@ def _build(registry, spec: dict[str, Any], path: Path_, err, *args):
         return None
     try:
         return cls(*args, **params)
-    except (ValueError, TypeError) as error:
+    except Exception as error:  # a plugin's constructor may raise anything: a located error, never a traceback
         bad = _named_parameter(str(error), params)
         err(path + ("params", bad) if bad else path + ("params",), str(error))
         return None
@@ -546,7 +571,7 @@ def _architecture(spec: Any, task, err) -> Architecture | None:
     if spec is None:
         try:
             return task.default_architecture()
-        except ValueError as error:  # e.g. a network too large for the task's parameters
+        except Exception as error:  # e.g. a network too large for the task's parameters, or a plugin's bug
             err(("task", "params"), f"the task's default architecture cannot be built: {error}")
             return None
     if not isinstance(spec, dict) or "preset" not in spec:
@@ -588,7 +613,8 @@ def _budget(doc: dict[str, Any], path: Path_, err) -> dict[str, Any] | None:
     return {k: v for k, v in doc.items() if v is not None}
 
 
-def _strategies(value: Any, architecture: Architecture | None, err) -> list[dict[str, Any]] | None:
+def _strategies(value: Any, architecture: Architecture | None, err, space: str = "",
+                built: set[str] | None = None) -> list[dict[str, Any]] | None:
     if not isinstance(value, list) or not value:
         err(("strategies",), "must be a non-empty list of strategies, each {name: ..., params: {...}}")
         return None
@@ -607,8 +633,13 @@ def _strategies(value: Any, architecture: Architecture | None, err) -> list[dict
             err(path + ("label",), f"label {label!r} is used twice; give each strategy entry its own label")
             continue
         labels.add(label)
-        if architecture is not None and _build(STRATEGIES, spec, path, err, architecture, rng) is None:
-            continue
+        # Built once per (space, strategy): a grid over other things must not rebuild it per cell.
+        key = json.dumps([space, spec.get("name"), spec.get("params")], sort_keys=True, default=str)
+        if architecture is not None and (built is None or key not in built):
+            if _build(STRATEGIES, spec, path, err, architecture, rng) is None:
+                continue
+            if built is not None:
+                built.add(key)
         entry = {"name": spec["name"], "label": label, "params": spec.get("params", {})}
         if "budget" in spec:
             budget_doc = _section(spec["budget"], path + ("budget",), "budget", err)

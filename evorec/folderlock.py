@@ -68,13 +68,22 @@ class FolderLock:
         self._fd: int | None = None
 
     def acquire(self) -> FolderLock:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        if not _try_lock(fd):
-            holder = _read_holder(fd)
+        for _ in range(100):
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            if not _try_lock(fd):
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise FolderBusy(f"{self.folder} is in use by another evorec run ({holder}); wait for it to end, "
+                                 f"or give another folder with --out")
+            if _same_file(fd, self.path):
+                break
+            # The file was moved away (``--fresh`` moved the folder aside) between opening it and
+            # locking it: this lock guards the old folder, not this one.  Try again.
+            _unlock(fd)
             os.close(fd)
-            raise FolderBusy(f"{self.folder} is in use by another evorec run ({holder}); wait for it to end, "
-                             f"or give another folder with --out")
+        else:
+            raise FolderBusy(f"{self.folder} keeps being moved while its lock is taken; try again")
         os.ftruncate(fd, 0)
         os.lseek(fd, 0, os.SEEK_SET)
         os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
@@ -96,6 +105,16 @@ class FolderLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether the open file ``fd`` is still the file at ``path``."""
+    try:
+        here = os.stat(path)
+    except FileNotFoundError:
+        return False
+    there = os.fstat(fd)
+    return (here.st_dev, here.st_ino) == (there.st_dev, there.st_ino)
 
 
 def _read_holder(fd: int) -> str:

@@ -142,6 +142,10 @@ def _import_path(path: str, kind: str) -> Any:
     if not _PLUGIN_PATH.fullmatch(path):
         raise ValueError(f"{kind} {path!r} is not a plugin path: write it as package.module:Class")
     module_name, _, attr = path.partition(":")
+    if any(part.startswith("_") for part in module_name.split(".")):
+        # A package's __main__ runs its program when imported; private modules are no plugins.
+        raise ValueError(f"{kind} {path!r} names a private or __main__ module, which holds no evorec {kind}; "
+                         f"nothing was imported")
     if module_name.partition(".")[0] in sys.stdlib_module_names:
         raise ValueError(f"{kind} {path!r} names a module of Python's standard library, which holds no "
                          f"evorec {kind}; nothing was imported")

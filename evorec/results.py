@@ -121,10 +121,12 @@ def _parse(content: bytes) -> tuple[list[dict[str, Any]], list[tuple[int, str, b
             continue
         try:
             record = json.loads(line)
-            if not isinstance(record, dict) or "run_id" not in record:
+            if not (isinstance(record, dict) and isinstance(record.get("run_id"), str)
+                    and record.get("status") in ("ok", "failed") and isinstance(record.get("cell"), dict)
+                    and isinstance(record.get("strategy"), str)):
                 raise ValueError("not a run record")
             records.append(record)
-        except ValueError:  # UnicodeDecodeError included
+        except (ValueError, RecursionError):  # UnicodeDecodeError included; RecursionError: absurd nesting
             last = number == len(lines)  # no newline after it: the write was cut short
             bad.append((number, "truncated last line" if last else "unreadable line", line))
     return records, bad

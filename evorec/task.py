@@ -54,11 +54,13 @@ class Task:
         """
         return None
 
-    def sample_bytes(self, n: int) -> int | None:
-        """About the bytes of ``sample(n)``: float64 inputs, targets and criterion targets, two masks."""
-        steps = self.sample_steps(n)
-        if steps is None:
-            return None
+    def sample_bytes(self, n: int) -> int:
+        """About the bytes of ``sample(n)``: float64 inputs, targets and criterion targets, two masks.
+
+        Where :meth:`sample_steps` is unknown it counts one step per sequence: a lower bound,
+        which still refuses absurd numbers of sequences.
+        """
+        steps = self.sample_steps(n) or 1
         return int(n) * int(steps) * (8 * (int(self.n_in) + 2 * int(self.n_out)) + 2)
 
     def __repr__(self) -> str:

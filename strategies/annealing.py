@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from evorec.checks import integer, nonnegative_number, positive_number
+from evorec.checks import array_size, integer, nonnegative_number, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy, clean_losses
 
@@ -181,6 +181,7 @@ class SimulatedAnnealing(Strategy):
         self.eps = nonnegative_number(eps, "eps")
         self.N_eps = integer(N_eps, "N_eps")
         self.chains = integer(chains, "chains")
+        array_size(self.chains * max(space.n_params, 1), "chains x free parameters")
         self.bound = positive_number(bound, "bound")
         self.init_range = positive_number(init_range, "init_range")
         if self.init_range > self.bound:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from deap import base, cma
 
-from evorec.checks import optional_integer, positive_number
+from evorec.checks import array_size, optional_integer, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy, clean_losses
 
@@ -170,6 +170,7 @@ class CMAES(Strategy):
             raise ValueError("CMA-ES needs at least one free parameter")
         self.population_size = optional_integer(population_size, "population_size", 2) \
             or max(2, int(4 + 3 * math.log(n)))
+        array_size(max(self.population_size, n) * n, "max(population_size, free parameters) x free parameters")
         self.init_range = positive_number(init_range, "init_range")
         self.max_restarts = _restart_limit(restarts)
         self.patience = optional_integer(patience, "patience", 1)

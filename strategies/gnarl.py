@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
-from evorec.checks import integer, positive_number
+from evorec.checks import array_size, integer, positive_number
 from evorec.network import Architecture, Population
 from evorec.strategy import Strategy, clean_losses
 
@@ -180,6 +180,7 @@ class GNARL(Strategy):
         super().__init__(network_space, rng)
         self.network_space = network_space
         self.population = population
+        array_size(population * (max_hidden + space.n_out) * network_space.n_units, "population x possible links")
         self.max_hidden = max_hidden
         n_rows = max_hidden + space.n_out
         self._frozen = np.concatenate([network_space.frozen_h, network_space.frozen_y])

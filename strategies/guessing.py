@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evorec.checks import boolean, integer, positive_number
+from evorec.checks import array_size, boolean, integer, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy
 
@@ -33,6 +33,7 @@ class RandomGuessing(Strategy):
         super().__init__(space, rng)
         self.r = positive_number(r, "r")
         self.batch_size = integer(batch_size, "batch_size")
+        array_size(self.batch_size * max(space.n_params, 1), "batch_size x free parameters")
         self.early_exit = boolean(early_exit, "early_exit")
 
     def ask(self) -> np.ndarray:

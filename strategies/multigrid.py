@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from evorec.checks import integer, positive_number
+from evorec.checks import array_size, integer, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy, clean_losses
 
@@ -84,6 +84,7 @@ class MultiGridSearch(Strategy):
         if not self.s_min < self.s0:
             raise ValueError(f"s_min must be smaller than s0={self.s0}; got {s_min!r}")
         self.batch_size = integer(batch_size, "batch_size")
+        array_size(self.batch_size * max(space.n_params, 1), "batch_size x free parameters")
         if not isinstance(restart, bool):
             raise ValueError(f"restart must be true or false; got {restart!r}")
         self.restart = restart

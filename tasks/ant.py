@@ -83,8 +83,10 @@ class Ant(Task):
 
     def __init__(self, max_steps: int = 200, trail: str = "santafe") -> None:
         self.max_steps = check_positive_count(max_steps, "max_steps")
-        if not isinstance(trail, str):
-            raise ValueError(f"trail must be the name of a trail file; got {trail!r}")
+        if not isinstance(trail, str) or not trail.isidentifier():
+            # A name, never a path: only the trails shipped in tasks/data can be named.
+            raise ValueError(f"trail must be a name of a shipped trail (letters, digits, _), like 'santafe'; "
+                             f"got {trail!r}")
         try:
             self._grid, self._start = load_trail(trail)
         except FileNotFoundError:

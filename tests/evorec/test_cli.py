@@ -65,3 +65,29 @@ def test_run_refuses_a_folder_another_run_holds(tmp_path, capsys):
         assert err.count("\n") == 1 and f"{out} is in use by another evorec run (process pid " in err
         assert not (out / "runs.jsonl").exists()
     assert main(["run", str(path), "--out", str(out), "--quiet"]) == 0  # released: the next run goes ahead
+
+
+def test_a_lock_taken_on_a_file_moved_away_meanwhile_is_taken_again_on_the_folder_s_own(tmp_path, monkeypatch):
+    """``--fresh`` in another process may move the folder aside between open and flock."""
+    import os
+
+    from evorec import folderlock
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / folderlock.LOCK_FILE).write_text("")
+    real_try_lock, moved = folderlock._try_lock, []
+
+    def try_lock_after_a_move(fd):
+        if not moved:  # the first time: the folder goes aside after we opened its lock file
+            folder.rename(tmp_path / "out.previous")
+            folder.mkdir()
+            moved.append(True)
+        return real_try_lock(fd)
+
+    monkeypatch.setattr(folderlock, "_try_lock", try_lock_after_a_move)
+    with folderlock.FolderLock(folder) as lock:
+        assert os.fstat(lock._fd).st_ino == os.stat(folder / folderlock.LOCK_FILE).st_ino
+        monkeypatch.setattr(folderlock, "_try_lock", real_try_lock)
+        with pytest.raises(folderlock.FolderBusy):
+            folderlock.FolderLock(folder).acquire()

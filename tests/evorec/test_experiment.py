@@ -142,10 +142,11 @@ def test_an_unreadable_line_in_the_middle_is_moved_aside_too(tmp_path):
     out = tmp_path / "out"
     run(load(path), out=str(out))
     lines = (out / "runs.jsonl").read_text().splitlines(keepends=True)
-    (out / "runs.jsonl").write_text("".join(lines[:1]) + "{not json\n" + "".join(lines[2:]))
+    bad = '{not json\n{"run_id": "x"}\n' + "[" * 100_000 + "\n"  # broken, not a record, absurdly nested
+    (out / "runs.jsonl").write_text("".join(lines[:1]) + bad + "".join(lines[2:]))
     outcome = run(load(path), out=str(out))
-    assert outcome.finished == 1 and len(outcome.problems) == 1 and "unreadable line" in outcome.problems[0]
-    assert next(out.glob("runs.jsonl.unreadable-*")).read_text() == "{not json\n"
+    assert outcome.finished == 1 and len(outcome.problems) == 3 and "unreadable line" in outcome.problems[0]
+    assert next(out.glob("runs.jsonl.unreadable-*")).read_text() == bad
     records, problems = ResultsStore(out).read()
     assert not problems and len(records) == len(lines)
 

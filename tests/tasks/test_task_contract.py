@@ -262,6 +262,7 @@ def test_sample_steps_bounds_the_batch_and_sample_bytes_its_arrays(name, params)
         assert longest == task.sample_steps(64)
 
 
-def test_tasks_whose_lengths_are_not_parameters_say_unknown():
-    assert evorec.make_task("embedded_reber").sample_steps(10) is None
-    assert evorec.make_task("embedded_reber").sample_bytes(10) is None
+def test_tasks_whose_lengths_are_not_parameters_say_unknown_and_count_one_step():
+    reber = evorec.make_task("embedded_reber")
+    assert reber.sample_steps(10) is None
+    assert reber.sample_bytes(10) == 10 * (8 * (7 + 14) + 2)  # a lower bound: one step each
