@@ -118,10 +118,12 @@ class _Errors:
     def add(self, path: Path_, message: str, key: bool = False, at: Path_ | None = None) -> None:
         line, column = self.locator.where(path if at is None else at, key=key)
         field_name = _dotted(path)
-        # Messages from checks elsewhere may start with the field's own name ("budget.evaluations
-        # must be ...", "lengths must be ..."); the location already says it.
-        for prefix in (field_name, str(path[-1]) if path else None):
-            if prefix and message.startswith(prefix + " "):
+        # Messages from checks elsewhere may start with the field's name or a tail of its path
+        # ("budget.evaluations must be ..." at strategies[0].budget.evaluations, "lengths must
+        # be ..."); the location already says it.
+        for start in range(len(path)):
+            prefix = _dotted(path[start:])
+            if message.startswith(prefix + " "):
                 message = message[len(prefix) + 1:]
                 break
         self.lines.append(f"{self.filename}:{line}:{column}: {field_name}: {message}")
@@ -493,7 +495,7 @@ def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[st
     architecture = _architecture(doc.get("architecture"), task, err)
     # Which network the strategies search: the architecture as written, or the task's default.
     space = json.dumps([doc.get("architecture") or task_doc], sort_keys=True, default=str)
-    strategies = _strategies(doc.get("strategies"), architecture, err, space, built if built is not None else set())
+    strategies = _strategies(doc.get("strategies"), architecture, err, space, built)
     if task is None or architecture is None or strategies is None:
         return None
     arch_doc = doc.get("architecture")
@@ -607,8 +609,7 @@ def _budget(doc: dict[str, Any], path: Path_, err) -> dict[str, Any] | None:
         Budget(**doc)
     except ValueError as error:
         field_name = str(error).split()[0].removeprefix("budget.")
-        message = str(error).removeprefix(f"budget.{field_name} ") if field_name in doc else str(error)
-        err(path + ((field_name,) if field_name in doc else ()), message)
+        err(path + ((field_name,) if field_name in doc else ()), str(error))
         return None
     return {k: v for k, v in doc.items() if v is not None}
 

@@ -138,20 +138,19 @@ def _identity(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in doc.items() if k not in ("parallel", "output")}
 
 
-def prepare_folder(experiment: Experiment, folder: Path, fresh: bool, field: tuple[str, ...] = ("output",)) -> None:
-    """Create the output folder, or check that it holds this experiment's results.
+def prepare_folder(experiment: Experiment, folder: Path, field: tuple[str, ...] = ("output",)) -> None:
+    """Check that the (locked) output folder holds this experiment's results, or none, and say which.
+
+    ``--fresh`` is handled before, by :func:`move_aside`.
 
     Raises
     ------
     ConfigError
-        When the folder holds results of a different configuration (and not ``fresh``),
-        or cannot be written.
+        When the folder holds results of a different configuration, or cannot be written.
     """
     document = resolved_document(experiment)
     saved = folder / CONFIG_FILE
-    if fresh:
-        move_aside(folder)
-    elif saved.exists():
+    if saved.exists():
         old = _identity(yaml.safe_load(saved.read_text()))
         new = _identity(document)
         if old != new:
@@ -159,11 +158,7 @@ def prepare_folder(experiment: Experiment, folder: Path, fresh: bool, field: tup
             raise _folder_error(experiment, field, f"{folder} holds results of a different configuration "
                                 f"(changed: {', '.join(changed)}); use --fresh to move them aside, or --out "
                                 f"for another folder")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".write-test"
-        probe.write_text("")
-        probe.unlink()
+    try:  # the folder exists and was written to: its lock was just taken
         saved.write_text(yaml.safe_dump(document, sort_keys=False))
     except OSError as error:
         raise _folder_error(experiment, field, f"cannot write to {folder}: {error.strerror or error}") from None
@@ -254,7 +249,7 @@ def run(experiment: Experiment, out: str | None = None, n_jobs: int | None = Non
             new_lock = _lock_folder(experiment, folder, field)
             lock.release()
             lock = new_lock
-        prepare_folder(experiment, folder, False, field)
+        prepare_folder(experiment, folder, field)
         return _run_locked(experiment, folder, n_jobs, backend, scheduler, on_result, on_start)
     finally:
         lock.release()
@@ -267,10 +262,10 @@ def _run_locked(experiment: Experiment, folder: Path, n_jobs: int | None, backen
     backend = backend or experiment.parallel["backend"]
     scheduler = scheduler or experiment.parallel["scheduler"]
     store = ResultsStore(folder)
+    records, unreadable = store.read()
     # A line a crash cut short (or any unreadable line) is moved aside and the store rewritten
     # valid, so the run it belonged to is done again and later commands have nothing to warn about.
-    problems = store.repair()
-    records, _ = store.read()
+    problems = store.repair() if unreadable else []
     done = {run_id for run_id, record in latest(records).items() if record["status"] == "ok"}
     pending = [spec for spec in experiment.runs if spec.run_id not in done]
     if on_start:
