@@ -9,6 +9,8 @@ from evorec.task import check_nonnegative, end_target_batch
 
 from .base import TwoClassTask
 
+NOISE_DISTRIBUTIONS = ("uniform", "gaussian")
+
 
 class Parity(TwoClassTask):
     """Parity: is the number of +1's in a sequence of +1 / -1 values odd?
@@ -22,7 +24,14 @@ class Parity(TwoClassTask):
     lengths : int or (int, int), default (500, 600)
         Sequence length or inclusive range (RG's default).
     noise : float, default 0.0
-        Half-width of the uniform noise added to each element (BSF94: 0.2).
+        Size of the noise added to each element: the half-width of the uniform noise
+        (BSF94: 0.2), or the standard deviation of the Gaussian noise.
+    noise_distribution : {"uniform", "gaussian"}, default "uniform"
+        The noise's distribution.  BSF94 adds uniform noise in ``[-0.2, 0.2]``; RG's noisy
+        parity refers to BSF94's set-up without restating the noise, so uniform is the literal
+        reading.  ``"gaussian"`` (zero mean, standard deviation ``noise``) is the noise RG
+        uses in its other tasks, there for the study of readings
+        (``experiments/rg_definitions.yaml``).
     tolerance : float, default 0.1
         A sequence is right when the absolute error at its last step is below this (RG).
 
@@ -38,9 +47,13 @@ class Parity(TwoClassTask):
     n_out = 1
 
     def __init__(self, lengths: int | tuple[int, int] = (500, 600), noise: float = 0.0,
-                 tolerance: float = 0.1) -> None:
+                 tolerance: float = 0.1, noise_distribution: str = "uniform") -> None:
         super().__init__(lengths, tolerance)
         self.noise = check_nonnegative(noise, "noise")
+        if noise_distribution not in NOISE_DISTRIBUTIONS:
+            raise ValueError(f"noise_distribution must be one of {', '.join(map(repr, NOISE_DISTRIBUTIONS))}; "
+                             f"got {noise_distribution!r}")
+        self.noise_distribution = noise_distribution
 
     def default_architecture(self) -> Architecture:
         """RG's A1 with one hidden unit (the hidden unit biased, the output not), sigmoid units."""
@@ -55,7 +68,9 @@ class Parity(TwoClassTask):
         before = (ones.sum(axis=1) - ones[np.arange(n), last]) % 2
         ones[np.arange(n), last] = before != labels
         inputs = np.where(ones, 1.0, -1.0)
-        if self.noise:
+        if self.noise and self.noise_distribution == "uniform":
             inputs += rng.uniform(-self.noise, self.noise, size=(n, T))
+        elif self.noise:
+            inputs += rng.normal(0.0, self.noise, size=(n, T))
         inputs[~running] = 0.0
         return end_target_batch(inputs[:, :, None], lengths, labels[:, None].astype(float), labels)

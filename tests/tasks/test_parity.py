@@ -24,6 +24,7 @@ def parity_of(values):
 def test_defaults_are_the_papers():
     task = evorec.make_task("parity")
     assert task.noise == 0.0
+    assert task.noise_distribution == "uniform"
     assert task.lengths == (500, 600)
     assert task.criterion().tol == 0.1
 
@@ -76,6 +77,25 @@ def test_noise_is_uniform():
     assert abs(np.corrcoef(noise[:-1], noise[1:])[0, 1]) < 0.02
 
 
+def test_gaussian_noise_has_the_standard_deviation_noise():
+    task = evorec.make_task("parity", lengths=(400, 500), noise=0.2, noise_distribution="gaussian")
+    batch = task.sample(250, np.random.default_rng(4))
+    noise = np.concatenate([seq - clean for seq, clean in zip(
+        elements(batch), elements(_clean_twin(task, 250, 4)), strict=True)])
+    assert noise.size > 50_000
+    assert abs(noise.mean()) < 0.005                   # sd of the mean ~0.0009
+    assert abs(noise.std() - 0.2) < 0.003              # sd of the sd estimate ~0.0006
+    # Gaussian, not uniform: about 4.6 % beyond two standard deviations (uniform: none).
+    assert abs(np.mean(np.abs(noise) > 0.4) - 0.0455) < 0.005
+    assert abs(np.corrcoef(noise[:-1], noise[1:])[0, 1]) < 0.02
+
+
+def _clean_twin(task, n, seed):
+    """The same draw without the noise: the clean elements are drawn before the noise."""
+    clean = evorec.make_task("parity", lengths=task.lengths)
+    return clean.sample(n, np.random.default_rng(seed))
+
+
 def test_default_architecture_has_sigmoid_output():
     arch = evorec.make_task("parity").default_architecture()
     assert (arch.n_in, arch.n_out) == (1, 1)
@@ -86,6 +106,12 @@ def test_default_architecture_has_sigmoid_output():
 def test_bad_noise(noise):
     with pytest.raises(ValueError, match="noise"):
         evorec.make_task("parity", noise=noise)
+
+
+@pytest.mark.parametrize("distribution", ["normal", "Gaussian", None, 1])
+def test_bad_noise_distribution(distribution):
+    with pytest.raises(ValueError, match="noise_distribution must be one of 'uniform', 'gaussian'"):
+        evorec.make_task("parity", noise=0.2, noise_distribution=distribution)
 
 
 # ---------------------------------------------------- a hand-built network that solves it
