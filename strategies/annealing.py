@@ -157,7 +157,7 @@ class SimulatedAnnealing(Strategy):
     Losses.  NaN counts as ``+inf`` (worse than anything); see :func:`metropolis_accept`.
 
     Budgets.  With Corana's ``N_s`` and ``N_T`` a temperature stage costs ``N_T N_s n``
-    evaluations per chain: 16,000 for parity's 8 weights, so 128,000 for 8 chains.  Within
+    evaluations per chain: 14,000 for the 7 weights of parity's A1, so 112,000 for 8 chains.  Within
     the 100,000 evaluations in which random guessing solves parity and the latch, the
     temperature never falls, and what solves those tasks is Metropolis search at ``T0`` with
     Corana's step adaptation.  Smaller ``N_s``/``N_T`` make the schedule itself matter.

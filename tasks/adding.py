@@ -34,7 +34,8 @@ class _MarkedPairs(Task):
         return self.T, self.T + self.T // 10
 
     def default_architecture(self) -> Architecture:
-        """A1 with 4 sigmoid hidden units and a sigmoid output (our choice; LSTM97 used LSTM)."""
+        """Fully recurrent, all non-input units biased; 4 sigmoid hidden units and a sigmoid output
+        (ours; LSTM97 used LSTM)."""
         return Architecture.fully_recurrent(2, 4, 1, hidden="sigmoid", output="sigmoid")
 
     def criterion(self) -> WithinTolerance:

@@ -73,7 +73,8 @@ class EmbeddedReber(Task):
         self.distinct = boolean(distinct, "distinct")
 
     def default_architecture(self) -> Architecture:
-        """A1 with 4 sigmoid hidden units and 7 sigmoid outputs (our choice; LSTM97 used LSTM)."""
+        """Fully recurrent, all non-input units biased; 4 sigmoid hidden units and 7 sigmoid outputs
+        (ours; LSTM97 used LSTM)."""
         return Architecture.fully_recurrent(self.n_in, 4, self.n_out, hidden="sigmoid", output="sigmoid")
 
     def criterion(self) -> NextSymbolCorrect:

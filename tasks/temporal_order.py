@@ -59,7 +59,8 @@ class TemporalOrder(Task):
         self.n_out = 2 ** len(POSITIONS[variant])
 
     def default_architecture(self) -> Architecture:
-        """A1 with 4 sigmoid hidden units and sigmoid outputs (our choice; LSTM97 used LSTM)."""
+        """Fully recurrent, all non-input units biased; 4 sigmoid hidden units and sigmoid outputs
+        (ours; LSTM97 used LSTM)."""
         return Architecture.fully_recurrent(self.n_in, 4, self.n_out, hidden="sigmoid", output="sigmoid")
 
     def criterion(self) -> WithinTolerance:

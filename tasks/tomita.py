@@ -222,7 +222,7 @@ class Tomita(Task):
 
     # ------------------------------------------------------------------ the Task contract
     def default_architecture(self) -> Architecture:
-        """A1 (fully recurrent) with 3 sigmoid hidden units and a sigmoid output (our choice).
+        """Fully recurrent, every non-input unit biased, 3 sigmoid hidden units and a sigmoid output (our choice).
 
         Three hidden units and the self-recurrent output give four recurrent units, enough
         to hold the states of the largest of the seven automata (six, for grammar 3).
