@@ -19,7 +19,7 @@ import numpy as np
 from evaluator import SEED, TOLERANCE, WORKLOADS, best_time, make_batch
 
 import evorec
-from tasks.fitness import MeanSquaredError, WithinTolerance
+from evorec.tasks.fitness import MeanSquaredError, WithinTolerance
 
 CACHE_SIZES = (None, 8 * 2**20, 4 * 2**20, 2 * 2**20, 1 * 2**20, 2**19)
 

@@ -2,8 +2,8 @@
 
 Workload: ``B = 100`` sequences of ``T = 550`` steps (fixed length), one standard-normal
 input, one output, float64, sigmoid hidden and output units, a target (0 or 1) only at the
-last step, :class:`tasks.fitness.MeanSquaredError` as fitness and
-:class:`tasks.fitness.WithinTolerance` (0.1) as criterion.  Three fully recurrent
+last step, :class:`evorec.tasks.fitness.MeanSquaredError` as fitness and
+:class:`evorec.tasks.fitness.WithinTolerance` (0.1) as criterion.  Three fully recurrent
 architectures are timed: ``n = 1`` hidden unit with ``P = 1000`` networks, ``n = 10`` with
 ``P = 1000`` and ``n = 32`` with ``P = 200``.
 
@@ -52,7 +52,7 @@ from scipy.special import expit
 
 import evorec
 from evorec.evaluate import DEFAULT_MEMORY_BUDGET
-from tasks.fitness import MeanSquaredError, WithinTolerance
+from evorec.tasks.fitness import MeanSquaredError, WithinTolerance
 
 SEED = 20_261_125
 B = 100

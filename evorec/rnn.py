@@ -129,7 +129,7 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
         Sequences of possibly different lengths; padding is ignored.
     loss : {"mse", "cross_entropy"}
         ``"mse"``: the plain mean of squared errors over every scored (sequence, step, output)
-        entry, exactly the ``mse`` fitness (:class:`tasks.fitness.MeanSquaredError`).
+        entry, exactly the ``mse`` fitness (:class:`evorec.tasks.fitness.MeanSquaredError`).
         ``"cross_entropy"``: binary cross-entropy
         ``-[d log y + (1 - d) log(1 - y)]`` averaged over the same entries; only for sigmoid
         outputs, targets ``d`` in ``[0, 1]`` (it is computed from the net input, so it stays

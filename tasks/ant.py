@@ -27,7 +27,7 @@ def load_trail(name: str = "santafe") -> tuple[np.ndarray, tuple[int, int]]:
     The file (shipped in ``tasks/data``) has one line per row: ``S`` start, ``#`` food,
     ``.`` empty.
     """
-    text = resources.files("tasks").joinpath("data", f"{name}_trail.txt").read_text(encoding="utf-8")
+    text = resources.files("evorec.tasks").joinpath("data", f"{name}_trail.txt").read_text(encoding="utf-8")
     rows = [line for line in text.splitlines() if line.strip()]
     if len({len(row) for row in rows}) != 1 or set("".join(rows)) - set("S#."):
         raise ValueError(f"trail file {name!r} must be a rectangle of 'S', '#' and '.'")

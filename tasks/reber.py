@@ -43,7 +43,7 @@ class EmbeddedReber(Task):
     inner E, which must be remembered across the whole Reber string.
 
     A sequence is right when, at every step, the outputs of the possible next symbols are all
-    more active than every other output (:class:`~tasks.fitness.NextSymbolCorrect`, LSTM97's
+    more active than every other output (:class:`~evorec.tasks.fitness.NextSymbolCorrect`, LSTM97's
     test).
 
     Parameters

@@ -5,7 +5,7 @@ import pytest
 
 import evorec
 from evorec import Architecture, Population, SequenceBatch, evaluate, forward
-from tasks.fitness import FractionWrong, MaxAbsError, MeanSquaredError, WithinTolerance
+from evorec.tasks.fitness import FractionWrong, MaxAbsError, MeanSquaredError, WithinTolerance
 
 
 def _batch(rng, B=12, T=30, n_in=1, n_out=1, every_step=False):

@@ -105,11 +105,11 @@ def test_anything_but_a_class_of_the_kind_is_refused_before_it_is_called(registr
 
 def test_a_class_of_another_kind_is_refused_and_the_right_kind_accepted():
     with pytest.raises(ValueError, match="not a subclass of evorec.scoring.Fitness"):
-        make_fitness("tasks.parity:Parity")
+        make_fitness("evorec.tasks.parity:Parity")
     with pytest.raises(ValueError, match="not a subclass of evorec.task.Task"):
-        make_task("tasks.fitness:MeanSquaredError")
-    assert make_task("tasks.parity:Parity", lengths=3).lengths == (3, 3)
-    assert make_fitness("tasks.fitness:MeanSquaredError").name == "mse"
+        make_task("evorec.tasks.fitness:MeanSquaredError")
+    assert make_task("evorec.tasks.parity:Parity", lengths=3).lengths == (3, 3)
+    assert make_fitness("evorec.tasks.fitness:MeanSquaredError").name == "mse"
 
 
 def test_registering_a_class_of_another_kind_is_refused():
@@ -119,7 +119,7 @@ def test_registering_a_class_of_another_kind_is_refused():
 
 
 def test_plugin_paths_must_be_module_colon_class():
-    for path in ("os:system()", "tasks.parity:Parity.__init__", "tasks.parity:", ":Parity", "a b:C"):
+    for path in ("os:system()", "evorec.tasks.parity:Parity.__init__", "evorec.tasks.parity:", ":Parity", "a b:C"):
         with pytest.raises(ValueError, match="not a plugin path"):
             TASKS.get(path)
 

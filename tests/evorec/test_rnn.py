@@ -5,7 +5,7 @@ import pytest
 
 from evorec import Architecture, Population, SequenceBatch, forward
 from evorec.rnn import LSTM, SGD, Adam, clip_norm, loss_and_grad
-from tasks.fitness import MeanSquaredError
+from evorec.tasks.fitness import MeanSquaredError
 from tests.reference import ACTIVATION
 
 ACTS = ["tanh", "sigmoid", "linear"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from evorec import Architecture, Budget, make_problem, search
-from strategies.annealing import SimulatedAnnealing, corana_step_update, metropolis_accept
+from evorec.strategies.annealing import SimulatedAnnealing, corana_step_update, metropolis_accept
 
 LATCH_SPACE = Architecture.latch_ii()  # 3 free parameters
 PLANE_SPACE = Architecture(0, 0, 1)  # bias and self-link of one unit: 2 free parameters

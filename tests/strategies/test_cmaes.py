@@ -12,7 +12,7 @@ import pytest
 
 from evorec import Architecture
 from strategies import cmaes as cmaes_module
-from strategies.cmaes import CMAES, Individual
+from evorec.strategies.cmaes import CMAES, Individual
 from tests.strategies.solving import PROBLEMS, assert_solves
 
 SPACE = Architecture.fully_recurrent(1, 1, 1)  # 8 free parameters

@@ -8,7 +8,7 @@ import pytest
 from deap import creator
 
 from evorec import Architecture, Budget, Population, evaluate, make_problem, search
-from strategies.gnarl import GNARL, Genome
+from evorec.strategies.gnarl import GNARL, Genome
 
 N_IN, N_OUT = 2, 2
 LEAD = 1 + N_IN  # bias and inputs: the first columns, never rows

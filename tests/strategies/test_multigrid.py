@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from evorec import Architecture, Budget, make_problem, search
-from strategies.multigrid import MultiGridSearch
+from evorec.strategies.multigrid import MultiGridSearch
 from tests.strategies.solving import PROBLEMS, assert_solves
 
 SPACE = Architecture.latch_ii()  # 3 free parameters

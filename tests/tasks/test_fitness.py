@@ -12,7 +12,7 @@ import pytest
 
 import evorec
 from evorec import Architecture, Population
-from tasks.fitness import (
+from evorec.tasks.fitness import (
     AllWithin,
     ArgmaxCorrect,
     ArgmaxWrong,

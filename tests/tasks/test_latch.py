@@ -62,7 +62,7 @@ def test_a_saturated_latch_i_unit_is_right_by_sign_and_wrong_by_error():
 
 
 def test_same_sign_needs_a_finite_output_and_a_signed_target():
-    from tasks.fitness import SameSign
+    from evorec.tasks.fitness import SameSign
 
     outputs = np.array([[[0.3], [-0.1], [np.nan], [0.5], [0.0]]])
     targets = np.array([[0.8], [-0.8], [0.8], [0.0], [0.8]])
