@@ -337,7 +337,7 @@ def test_list_tasks_shows_every_task_with_its_parameters(capsys):
     assert set(blocks) == {"latch", "parity", "two_sequence", "embedded_reber", "long_lag", "adding",
                            "multiplication", "temporal_order", "tomita", "ant"}
     assert blocks["latch"] == ["variant", "lengths", "noise_var", "tolerance", "success", "noise_line"]
-    assert blocks["parity"] == ["lengths", "noise", "tolerance"]
+    assert blocks["parity"] == ["lengths", "noise", "tolerance", "noise_distribution"]
     # The parameter names the issue fixes for outside use, in their documented order.
     assert blocks["two_sequence"][:5] == ["lengths", "N", "noise_var", "targets", "tolerance"]
     assert {"variant", "T"} <= set(blocks["two_sequence"])
