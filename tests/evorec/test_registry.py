@@ -8,7 +8,6 @@ import pytest
 from evorec import FITNESS, STRATEGIES, TASKS, make_fitness, make_task
 from evorec.registry import Registry
 
-
 SHIPPED = {
     "evorec.strategies": {"guessing", "annealing", "multigrid", "gnarl", "cmaes", "bptt", "lstm"},
     "evorec.tasks": {"latch", "two_sequence", "parity", "embedded_reber", "long_lag", "adding", "multiplication",

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from evorec import Architecture
-from strategies import cmaes as cmaes_module
+from evorec.strategies import cmaes as cmaes_module
 from evorec.strategies.cmaes import CMAES, Individual
 from tests.strategies.solving import PROBLEMS, assert_solves
 
