@@ -1,11 +1,11 @@
 """Gradient flow over time lags: how the back-propagated error shrinks or grows with the lag.
 
-The chapter's analysis (LITERATURE.md): the error back-propagated from time ``T`` to time
+The chapter's analysis (docs/literature.md): the error back-propagated from time ``T`` to time
 ``T - q`` is a product of ``q`` one-step Jacobians, each a product of activation derivatives
 and recurrent weights, so its norm is at most ``(f'_max * ||W||)^q``; with logistic sigmoids
 ``f' <= 0.25``, so with weights ``|w| < 4`` errors always vanish exponentially.
 
-What is measured (evorec networks, DESIGN.md semantics)
+What is measured (evorec networks, docs/design.md semantics)
 --------------------------------------------------------
 The recurrent state of the network after step ``t`` is ``s_t = [h_t, y_t]`` (``H + O``
 numbers); step ``t`` maps ``s_{t-1}`` to ``s_t``, with one-step Jacobian

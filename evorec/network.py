@@ -1,6 +1,6 @@
 """Recurrent network architectures and populations of networks.
 
-The network semantics every part of evorec shares (DESIGN.md):
+The network semantics every part of evorec shares (docs/design.md):
 
 Units, in this order: a bias unit (always 1), ``n_in`` inputs, ``n_hidden`` hidden units and
 ``n_out`` output units.  Each network has two weight matrices over the same source vector
@@ -70,7 +70,7 @@ class Architecture:
         Activation of the hidden units and of the output units; ``sigmoid`` is the logistic
         function with range (0, 1).
     update : {"hidden_first", "synchronous"}, default "hidden_first"
-        Order of the updates within a step.  ``"hidden_first"`` (DESIGN.md's semantics): the
+        Order of the updates within a step.  ``"hidden_first"`` (docs/design.md's semantics): the
         hidden units from the previous step, then the outputs from the *current* hidden state,
         ``y_t = f(W_y [1, x_t, h_t, y_{t-1}])``.  ``"synchronous"``: every unit from the previous
         step's activations, ``y_t = f(W_y [1, x_t, h_{t-1}, y_{t-1}])``, as in a fully recurrent

@@ -1,6 +1,6 @@
 """Gradient training of evorec networks: losses, back-propagation through time, optimisers.
 
-The network is exactly the one of DESIGN.md ("Network semantics") and
+The network is exactly the one of docs/design.md ("Network semantics") and
 :class:`evorec.network.Architecture`: with ``D = 1 + n_in + n_hidden + n_out`` source units,
 all activations 0 at the start of each sequence and, at every step ``t``::
 

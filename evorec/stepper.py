@@ -22,7 +22,7 @@ class Stepper:
     Parameters
     ----------
     population : Population
-        The networks; all activations start at 0 (DESIGN.md).
+        The networks; all activations start at 0 (docs/design.md).
     n_envs : int
         Environments (independent sequences) per network.
 

@@ -143,7 +143,7 @@ class SimulatedAnnealing(Strategy):
     best loss; the chain stops when that best loss has changed by at most ``eps`` over the
     last ``N_eps`` temperatures (so at least ``N_eps + 1`` stages have been run) *and* its
     current loss at the end of the stage is within ``eps`` of its best, as Corana requires.
-    (Corana compares the current losses at the ends of the stages; as LITERATURE.md states
+    (Corana compares the current losses at the ends of the stages; as docs/literature.md states
     the rule, we compare the best losses.)  :attr:`done` is true when every chain has
     stopped; stopped chains are no longer proposed, so :meth:`ask` returns one row per
     *running* chain.

@@ -82,7 +82,7 @@ class GNARL(Strategy):
     through one instantaneous temperature ``T^ = U(0, 1) * T`` drawn per child:
 
     * parametric mutation: every present, unfrozen weight ``w += N(0, alpha * T^)``.  The
-      notes (LITERATURE.md) do not say whether ``alpha * T^`` is a variance or a standard
+      notes (docs/literature.md) do not say whether ``alpha * T^`` is a variance or a standard
       deviation; we take the variance, the usual ``N(mu, sigma^2)`` reading (and, we
       believe, the paper's), so the step's standard deviation is ``sqrt(alpha * T^)`` and
       falls more slowly than the loss.  Under the other reading ``alpha`` would need

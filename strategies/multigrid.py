@@ -1,4 +1,4 @@
-"""Multi-grid random search (Bengio, Simard & Frasconi 1994, as LITERATURE.md describes it)."""
+"""Multi-grid random search (Bengio, Simard & Frasconi 1994, as docs/literature.md describes it)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class MultiGridSearch(Strategy):
         Initial (coarsest) half-width of the box.  Solutions of these tasks have weights of
         tens: with s0 = init_range = 10 parity was solved in 7 of 10 seeds, with 30 in 20/20.
     rho : float, default 2.0
-        Shrink factor, > 1 (LITERATURE.md's default; 4 needed more evaluations on parity).
+        Shrink factor, > 1 (docs/literature.md's default; 4 needed more evaluations on parity).
     K : int, default 64
         Consecutive failed candidates (not batches) before the box shrinks.  A batch is cut
         short so that a level ends after exactly ``K`` failures: :meth:`ask` returns

@@ -41,7 +41,7 @@ def load_trail(name: str = "santafe") -> tuple[np.ndarray, tuple[int, int]]:
 class Ant(Task):
     """The artificial ant on the Santa Fe trail: eat the 89 food cells within a step limit.
 
-    A 32 x 32 toroidal grid (LITERATURE.md, "Ant problem"; GNARL, Angeline et al. 1994,
+    A 32 x 32 toroidal grid (docs/literature.md, "Ant problem"; GNARL, Angeline et al. 1994,
     Sec. IV-C; the trail is Koza's Santa Fe trail, shipped as ``tasks/data/santafe_trail.txt``).
     The ant starts at ``S`` facing east.  At each time step the network gets two inputs,
     (1, 0) when the cell ahead holds food and (0, 1) when it does not (GNARL's coding), and

@@ -47,7 +47,7 @@ class Latch(TwoClassTask):
         the last step, so |error| < 0.1 is almost never met; BSF94 scores the latch by
         classification, and RG explains its 6 trials for variant I by "it almost suffices to
         get the parameter signs right (there are only 8 sign combinations)", which holds only
-        for the sign.  (LITERATURE.md, "BSF94 / RG tasks".)
+        for the sign.  (docs/literature.md, "BSF94 / RG tasks".)
     noise_line : bool, default False
         Variant II only: give the noise its own input line with the fixed weight 1 (as variant
         I does) instead of adding it to the sequence elements.  A reading RG leaves open.

@@ -42,11 +42,11 @@ class LongLag(Task):
     ----------
     variant : {"2a", "2b", "2c"}, default "2a"
     p : int, default 100
-        2a/2b: p + 1 symbols, p - 1 of them a's; 2c: p distractors.  100 is our choice
-        (LITERATURE.md gives no value).  At least 2 for 2a/2b and 1 for 2c.
+        2a/2b: p + 1 symbols, p - 1 of them a's; 2c: p distractors.  100 is LSTM97's (2a, 2b
+        and the first 2c set-up).  At least 2 for 2a/2b and 1 for 2c.
     q : int, optional
-        2c only: number of distractors before the trigger may come; default 100 (our choice;
-        LITERATURE.md gives no value).
+        2c only: number of distractors before the trigger may come; default 100 (LSTM97's
+        first 2c set-up, q = p = 100).
     trigger_prob : float, optional
         2c only: probability that an element after the first ``q`` distractors is the trigger
         e; default 0.1 (LSTM97).

@@ -54,7 +54,7 @@ class TwoSequence(TwoClassTask):
 
     Variants (``variant``):
 
-    - ``"bsf94"``: BSF94 / RG (LITERATURE.md, "BSF94 / RG tasks"): N = 1, targets 1 / 0
+    - ``"bsf94"``: BSF94 / RG (docs/literature.md, "BSF94 / RG tasks"): N = 1, targets 1 / 0
       (our choice, marked as a default there), tolerance 0.1 (RG), lengths 500..600 (RG) or,
       with ``T``, BSF94's ``[T // 2, T]``.
     - ``"3a"``: LSTM97, Section 5, experiment 3a: lengths ``[T, T + T // 10]``, targets
@@ -63,7 +63,7 @@ class TwoSequence(TwoClassTask):
       Gaussian noise of variance ``noise_var``).
     - ``"3c"``: targets 0.2 / 0.8 with Gaussian target noise of variance 0.1; right if
       ``|output - noise-free target| < 0.1``.  The informative elements are noisy as in 3b
-      (our choice: LITERATURE.md does not say; as we recall it, LSTM97 describes 3c as a
+      (our choice: docs/literature.md does not say; as we recall it, LSTM97 describes 3c as a
       modification of 3b).  The batch's ``targets`` carry the target noise (what a fitness
       and training see) and its ``criterion_targets`` the noise-free targets (what the
       success criterion compares with).

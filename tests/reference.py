@@ -1,4 +1,4 @@
-"""A reference network written straight from DESIGN.md, to test the evaluator against."""
+"""A reference network written straight from docs/design.md, to test the evaluator against."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ ACTIVATION = {
 
 
 def reference_forward(arch, W_h, W_y, inputs, lengths):
-    """Plain loop over networks, sequences and steps: DESIGN.md's equations, nothing clever."""
+    """Plain loop over networks, sequences and steps: docs/design.md's equations, nothing clever."""
     with np.errstate(over="ignore"):  # exp(-z) -> inf gives the right limit, sigmoid(z) = 0
         return _loop(arch, W_h, W_y, inputs, lengths)
 

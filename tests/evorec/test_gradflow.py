@@ -84,7 +84,7 @@ def test_bound_uses_the_chapters_f_max_and_spectral_norm_without_hidden_to_outpu
 
 
 def _reference_state_after(W_h, W_y, arch, x, t0, s0, t_end):
-    """Run DESIGN.md's step from state s0 (after step t0) through step t_end; return s_{t_end}."""
+    """Run docs/design.md's step from state s0 (after step t0) through step t_end; return s_{t_end}."""
     act = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "linear": lambda z: z}
     H = arch.n_hidden
     h, y = s0[:H], s0[H:]

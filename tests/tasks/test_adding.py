@@ -1,4 +1,4 @@
-"""The adding and multiplication problems (LITERATURE.md, "LSTM97 tasks", experiments 4 and 5)."""
+"""The adding and multiplication problems (docs/literature.md, "LSTM97 tasks", experiments 4 and 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ant on the Santa Fe trail (LITERATURE.md, "Ant problem"), and the network step function."""
+"""The ant on the Santa Fe trail (docs/literature.md, "Ant problem"), and the network step function."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The latch task, variants I and II (LITERATURE.md, "BSF94 / RG tasks")."""
+"""The latch task, variants I and II (docs/literature.md, "BSF94 / RG tasks")."""
 
 from __future__ import annotations
 

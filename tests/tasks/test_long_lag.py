@@ -1,4 +1,4 @@
-"""Noise-free long time lags, tasks 2a, 2b, 2c (LITERATURE.md, "LSTM97 tasks", experiment 2)."""
+"""Noise-free long time lags, tasks 2a, 2b, 2c (docs/literature.md, "LSTM97 tasks", experiment 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The parity task (LITERATURE.md, "BSF94 / RG tasks")."""
+"""The parity task (docs/literature.md, "BSF94 / RG tasks")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The embedded Reber grammar (LITERATURE.md, "LSTM97 tasks", experiment 1).
+"""The embedded Reber grammar (docs/literature.md, "LSTM97 tasks", experiment 1).
 
 The grammar is written out again here, independently of tasks/reber.py, as a table of
-(state, symbol) -> state taken from LITERATURE.md, and every string is parsed with it.
+(state, symbol) -> state taken from docs/literature.md, and every string is parsed with it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import evorec
 
 SYMBOLS = "BTPSXVE"
 
-# LITERATURE.md: state 0: T->1, P->2; 1: S->1, X->3; 2: T->2, V->4; 3: X->2, S->5;
+# docs/literature.md: state 0: T->1, P->2; 1: S->1, X->3; 2: T->2, V->4; 3: X->2, S->5;
 # 4: P->3, V->5; 5: E.
 REBER = {0: {"T": 1, "P": 2}, 1: {"S": 1, "X": 3}, 2: {"T": 2, "V": 4}, 3: {"X": 2, "S": 5},
          4: {"P": 3, "V": 5}, 5: {"E": "end"}}

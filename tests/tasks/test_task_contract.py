@@ -1,7 +1,7 @@
 """Contract tests shared by every task: batch shapes, lengths, classes, determinism, bad input.
 
 Every task is built through ``evorec.make_task`` as a YAML experiment would build it.
-Expected values come from LITERATURE.md ("Random weight guessing", "BSF94 / RG tasks").
+Expected values come from docs/literature.md ("Random weight guessing", "BSF94 / RG tasks").
 """
 
 from __future__ import annotations

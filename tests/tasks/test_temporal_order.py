@@ -1,4 +1,4 @@
-"""The temporal order problem, 6a and 6b (LITERATURE.md, "LSTM97 tasks", experiment 6)."""
+"""The temporal order problem, 6a and 6b (docs/literature.md, "LSTM97 tasks", experiment 6)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import evorec
 
 SYMBOLS = "EBabcdXY"
-# LITERATURE.md: the X/Y positions of each variant, inclusive ranges.
+# docs/literature.md: the X/Y positions of each variant, inclusive ranges.
 RANGES = {"6a": [(10, 20), (50, 60)], "6b": [(10, 20), (33, 43), (66, 76)]}
 
 

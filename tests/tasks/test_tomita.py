@@ -1,4 +1,4 @@
-"""The Tomita grammars task (LITERATURE.md, "Tomita grammars"), against predicates written here.
+"""The Tomita grammars task (docs/literature.md, "Tomita grammars"), against predicates written here.
 
 The predicates below are independent of the task's automata: regular expressions, counts and
 runs of symbols, checked on every binary string up to length 10.

@@ -1,4 +1,4 @@
-"""The two-sequence task, BSF94 / RG flavour (LITERATURE.md, "BSF94 / RG tasks")."""
+"""The two-sequence task, BSF94 / RG flavour (docs/literature.md, "BSF94 / RG tasks")."""
 
 from __future__ import annotations
 
@@ -129,7 +129,7 @@ def test_latching_network_gets_every_sequence_right(N):
 
 
 # ============================================ LSTM97 variants 3a / 3b / 3c and the length rule
-# LITERATURE.md, "LSTM97 tasks", experiment 3.
+# docs/literature.md, "LSTM97 tasks", experiment 3.
 def first_elements(batch, N):
     return batch.inputs[:, :N, 0]
 
