@@ -11,7 +11,6 @@ the grid, before anything runs.  Only ``yaml.safe_load``-level constructs are ac
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import inspect
 import itertools
@@ -23,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import yaml
 
 from .evaluate import DEFAULT_MEMORY_BUDGET
+from .fielderrors import ConfigError, FieldErrors, FieldPath, Locator, check_unknown_keys, suggest
 from .network import Architecture
 from .registry import FITNESS, STRATEGIES, TASKS, check_params
 from .safeyaml import YAMLFileError, read_yaml
@@ -56,86 +55,6 @@ DEFAULT_SEEDS = 10
 DEFAULT_MAX_RUNS = 100_000
 #: Bytes the training and test sequences of one run may take: the evaluator's memory budget.
 MAX_DATA_BYTES = DEFAULT_MEMORY_BUDGET
-
-
-class ConfigError(ValueError):
-    """Errors in an experiment file; each line names file, line, column and field."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
-
-
-# ---------------------------------------------------------------------------- locations
-Path_ = tuple[str | int, ...]
-
-
-def _dotted(path: Path_) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(document)"
-
-
-class _Locator:
-    """Line and column of every key and value in a YAML document."""
-
-    def __init__(self, node: yaml.Node | None) -> None:
-        self.marks: dict[Path_, yaml.Mark] = {}
-        if node is not None:
-            self._walk(node, ())
-
-    def _walk(self, node: yaml.Node, path: Path_) -> None:
-        self.marks.setdefault(path, node.start_mark)
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                child = path + (key.value,)
-                self.marks[child + ("<key>",)] = key.start_mark
-                self._walk(value, child)
-        elif isinstance(node, yaml.SequenceNode):
-            for i, item in enumerate(node.value):
-                self._walk(item, path + (i,))
-
-    def where(self, path: Path_, key: bool = False) -> tuple[int, int]:
-        """1-based (line, column) of ``path`` (its key when ``key``), or of its nearest parent."""
-        if key and path + ("<key>",) in self.marks:
-            mark = self.marks[path + ("<key>",)]
-            return mark.line + 1, mark.column + 1
-        while path not in self.marks and path:
-            path = path[:-1]
-        mark = self.marks.get(path)
-        return (mark.line + 1, mark.column + 1) if mark else (1, 1)
-
-
-class _Errors:
-    """Collects located error lines."""
-
-    def __init__(self, filename: str, locator: _Locator) -> None:
-        self.filename = filename
-        self.locator = locator
-        self.lines: list[str] = []
-
-    def add(self, path: Path_, message: str, key: bool = False, at: Path_ | None = None) -> None:
-        line, column = self.locator.where(path if at is None else at, key=key)
-        field_name = _dotted(path)
-        # Messages from checks elsewhere may start with the field's name or a tail of its path
-        # ("budget.evaluations must be ..." at strategies[0].budget.evaluations, "lengths must
-        # be ..."); the location already says it.
-        for start in range(len(path)):
-            prefix = _dotted(path[start:])
-            if message.startswith(prefix + " "):
-                message = message[len(prefix) + 1:]
-                break
-        self.lines.append(f"{self.filename}:{line}:{column}: {field_name}: {message}")
-
-    def raise_if_any(self) -> None:
-        if self.lines:
-            raise ConfigError(self.lines)
-
-
-def _suggest(word: str, choices: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # ------------------------------------------------------------------------ configuration
@@ -169,7 +88,7 @@ class Experiment:
     parallel: dict[str, Any]
     output: str
     runs: list[RunSpec] = field(default_factory=list)
-    locator: _Locator | None = field(default=None, repr=False)
+    locator: Locator | None = field(default=None, repr=False)
 
     @property
     def grid(self) -> dict[str, list[Any]]:
@@ -183,9 +102,9 @@ class Experiment:
         """Grid cells: the sum over the grids of the product of their list lengths."""
         return sum(math.prod(len(values) for values in grid.values()) for grid in self.grids) or 1
 
-    def error(self, path: Path_, message: str) -> ConfigError:
+    def error(self, path: FieldPath, message: str) -> ConfigError:
         """A ConfigError located at ``path`` of this experiment's file."""
-        errors = _Errors(self.path, self.locator or _Locator(None))
+        errors = FieldErrors(self.path, self.locator or Locator(None))
         errors.add(path, message)
         return ConfigError(errors.lines)
 
@@ -214,7 +133,7 @@ def load(path: str | os.PathLike, max_runs: int = DEFAULT_MAX_RUNS) -> Experimen
         document, node = read_yaml(path)
     except YAMLFileError as error:
         raise ConfigError([str(error)]) from None
-    errors = _Errors(filename, _Locator(node))
+    errors = FieldErrors(filename, Locator(node))
     if not isinstance(document, dict):
         errors.add((), "an experiment file must be a mapping of keys such as name, task, strategies")
         errors.raise_if_any()
@@ -223,8 +142,8 @@ def load(path: str | os.PathLike, max_runs: int = DEFAULT_MAX_RUNS) -> Experimen
     return experiment
 
 
-def _validate(doc: dict[str, Any], filename: str, errors: _Errors, max_runs: int = DEFAULT_MAX_RUNS) -> Experiment:
-    _unknown_keys(doc, (), TOP_LEVEL, errors)
+def _validate(doc: dict[str, Any], filename: str, errors: FieldErrors, max_runs: int = DEFAULT_MAX_RUNS) -> Experiment:
+    check_unknown_keys(doc, (), TOP_LEVEL, errors)
     for key in ("name", "task", "budget", "strategies"):
         if key not in doc:
             errors.add((key,), "is required", at=())
@@ -253,7 +172,8 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _check_run_count(doc: dict[str, Any], grids: list[dict[str, list[Any]]], errors: _Errors, max_runs: int) -> None:
+def _check_run_count(doc: dict[str, Any], grids: list[dict[str, list[Any]]], errors: FieldErrors,
+                     max_runs: int) -> None:
     """Refuse a file that expands to more than ``max_runs`` runs, counting them without building any."""
     seeds = doc.get("seeds", DEFAULT_SEEDS)
     n_seeds = seeds if _is_int(seeds) else len(seeds) if isinstance(seeds, list) else 1
@@ -279,7 +199,7 @@ def _check_run_count(doc: dict[str, Any], grids: list[dict[str, list[Any]]], err
     errors.raise_if_any()
 
 
-def _seed_list(value: Any, errors: _Errors) -> list[int]:
+def _seed_list(value: Any, errors: FieldErrors) -> list[int]:
     if _is_int(value):
         if value < 1:
             errors.add(("seeds",), f"must be a positive number of runs per cell or a list of seeds; got {value}")
@@ -293,11 +213,11 @@ def _seed_list(value: Any, errors: _Errors) -> list[int]:
     return []
 
 
-def _check_parallel(value: Any, errors: _Errors) -> dict[str, Any]:
+def _check_parallel(value: Any, errors: FieldErrors) -> dict[str, Any]:
     if not isinstance(value, dict):
         errors.add(("parallel",), "must be a mapping with n_jobs, backend, scheduler")
         return {}
-    _unknown_keys(value, ("parallel",), SECTIONS["parallel"], errors)
+    check_unknown_keys(value, ("parallel",), SECTIONS["parallel"], errors)
     parallel = {"n_jobs": value.get("n_jobs", -1), "backend": value.get("backend", "loky"),
                 "scheduler": value.get("scheduler")}
     if not _is_int(parallel["n_jobs"]) or parallel["n_jobs"] == 0 or parallel["n_jobs"] < -1:
@@ -309,19 +229,12 @@ def _check_parallel(value: Any, errors: _Errors) -> dict[str, Any]:
     return parallel
 
 
-def _unknown_keys(mapping: dict[str, Any], path: Path_, allowed: tuple[str, ...], errors: _Errors) -> None:
-    for key in mapping:
-        if key not in allowed:
-            errors.add(path + (str(key),), f"unknown key{_suggest(str(key), allowed)}; allowed: {', '.join(allowed)}",
-                       key=True)
-
-
 # ------------------------------------------------------------------------------- grid
-def _split_path(dotted: str) -> Path_:
+def _split_path(dotted: str) -> FieldPath:
     return tuple(int(p) if p.isdigit() else p for p in dotted.split("."))
 
 
-def _check_grids(grid: Any, doc: dict[str, Any], errors: _Errors) -> list[dict[str, list[Any]]]:
+def _check_grids(grid: Any, doc: dict[str, Any], errors: FieldErrors) -> list[dict[str, list[Any]]]:
     """One mapping (a cartesian grid) or a list of them (the union of their cells)."""
     if isinstance(grid, dict):
         return [_check_grid(grid, ("grid",), doc, errors)] if grid else []
@@ -338,7 +251,8 @@ def _check_grids(grid: Any, doc: dict[str, Any], errors: _Errors) -> list[dict[s
     return grids
 
 
-def _check_grid(grid: dict[Any, Any], where: Path_, doc: dict[str, Any], errors: _Errors) -> dict[str, list[Any]]:
+def _check_grid(grid: dict[Any, Any], where: FieldPath, doc: dict[str, Any],
+                errors: FieldErrors) -> dict[str, list[Any]]:
     for dotted, values in grid.items():
         path = _split_path(str(dotted))
         if not isinstance(values, list) or not values:
@@ -347,7 +261,7 @@ def _check_grid(grid: dict[Any, Any], where: Path_, doc: dict[str, Any], errors:
             errors.add(where + (dotted,), f"cannot sweep {path[0]!r}", key=True)
         elif path[0] not in TOP_LEVEL:
             errors.add(where + (dotted,), f"path does not exist: unknown key {path[0]!r}"
-                       f"{_suggest(str(path[0]), TOP_LEVEL)}", key=True)
+                       f"{suggest(str(path[0]), TOP_LEVEL)}", key=True)
         elif not _parent_exists(doc, path):
             errors.add(where + (dotted,), f"path does not exist in this document: {dotted}", key=True)
     keys = [str(k) for k in grid]
@@ -358,7 +272,7 @@ def _check_grid(grid: dict[Any, Any], where: Path_, doc: dict[str, Any], errors:
     return {str(k): v for k, v in grid.items()}
 
 
-def _parent_exists(doc: Any, path: Path_) -> bool:
+def _parent_exists(doc: Any, path: FieldPath) -> bool:
     """A grid path may name a new key (a parameter left at its default) but not a new branch."""
     node = doc
     for i, part in enumerate(path[:-1]):
@@ -409,7 +323,7 @@ def _cells(experiment: Experiment):
                    {key: (where, i) for key, i in zip(keys, indices, strict=True)})
 
 
-def _expand(experiment: Experiment, errors: _Errors, max_runs: int = DEFAULT_MAX_RUNS) -> list[RunSpec]:
+def _expand(experiment: Experiment, errors: FieldErrors, max_runs: int = DEFAULT_MAX_RUNS) -> list[RunSpec]:
     runs: list[RunSpec] = []
     seen: set[str] = set()
     built: set[str] = set()  # strategies already built for an architecture: built once, not per cell
@@ -454,7 +368,7 @@ def _entropy(experiment_seed: int, run_id: str) -> tuple[int, ...]:
     return (experiment_seed, *np.frombuffer(digest[:16], dtype="<u4").tolist())
 
 
-def _grid_source(cell_index: dict[str, tuple[Path_, int]], path: Path_) -> Path_ | None:
+def _grid_source(cell_index: dict[str, tuple[FieldPath, int]], path: FieldPath) -> FieldPath | None:
     """Where a value in a cell came from, for error locations: the grid entry that set it."""
     dotted = ".".join(str(part) for part in path)
     for key, (where, index) in cell_index.items():
@@ -463,9 +377,9 @@ def _grid_source(cell_index: dict[str, tuple[Path_, int]], path: Path_) -> Path_
     return None
 
 
-def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[str, tuple[Path_, int]],
-                  errors: _Errors, built: set[str] | None = None):
-    def err(path: Path_, message: str, key: bool = False) -> None:
+def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[str, tuple[FieldPath, int]],
+                  errors: FieldErrors, built: set[str] | None = None):
+    def err(path: FieldPath, message: str, key: bool = False) -> None:
         source = _grid_source(cell_index, path)
         suffix = f" (in grid cell {json.dumps(cell, sort_keys=True)})" if source else ""
         errors.add(path, message + suffix, key=key, at=source)
@@ -517,26 +431,26 @@ def _check_data_size(task, data: dict[str, int], err) -> None:
                f"(task.params) or fewer (data.train_size, data.test_size)")
 
 
-def _section(value: Any, path: Path_, kind: str, err) -> dict[str, Any] | None:
+def _section(value: Any, path: FieldPath, kind: str, err) -> dict[str, Any] | None:
     if not isinstance(value, dict):
         err(path, f"must be a mapping; got {type(value).__name__}")
         return None
     allowed = SECTIONS[kind]
     bad = [k for k in value if k not in allowed]
     for key in bad:
-        err(path + (str(key),), f"unknown key{_suggest(str(key), allowed)}; allowed: {', '.join(allowed)}", key=True)
+        err(path + (str(key),), f"unknown key{suggest(str(key), allowed)}; allowed: {', '.join(allowed)}", key=True)
     if "params" in value and not isinstance(value["params"], dict):
         err(path + ("params",), "must be a mapping of parameter names to values")
         return None
     return None if bad else value
 
 
-def _build(registry, spec: dict[str, Any], path: Path_, err, *args):
+def _build(registry, spec: dict[str, Any], path: FieldPath, err, *args):
     name = spec.get("name")
     if not isinstance(name, str):
         err(path + ("name",), f"is required: a registered {registry.kind} name")
         return None
-    params = _to_python(spec.get("params", {}))
+    params = params_from_yaml(spec.get("params", {}))
     try:
         cls = registry.get(name)
     except ValueError as error:
@@ -562,7 +476,7 @@ def _named_parameter(message: str, params: dict[str, Any]) -> str | None:
     return match.group(1) if match and match.group(1) in params else None
 
 
-def _to_python(params: dict[str, Any]) -> dict[str, Any]:
+def params_from_yaml(params: dict[str, Any]) -> dict[str, Any]:
     """YAML lists become tuples where parameters expect pairs such as ``lengths: [25, 50]``."""
     return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
 
@@ -581,14 +495,14 @@ def _architecture(spec: Any, task, err) -> Architecture | None:
         return None
     preset = spec["preset"]
     if not isinstance(preset, str) or preset not in PRESETS:
-        err(("architecture", "preset"), f"unknown preset {preset!r}{_suggest(str(preset), list(PRESETS))}; "
+        err(("architecture", "preset"), f"unknown preset {preset!r}{suggest(str(preset), list(PRESETS))}; "
                                         f"known: {', '.join(PRESETS)}")
         return None
     params = {k: v for k, v in spec.items() if k != "preset"}
     allowed = tuple(inspect.signature(PRESETS[preset]).parameters)
     for key in params:
         if key not in allowed:
-            err(("architecture", key), f"preset {preset!r} has no parameter {key!r}{_suggest(key, allowed)}; "
+            err(("architecture", key), f"preset {preset!r} has no parameter {key!r}{suggest(key, allowed)}; "
                                        f"its parameters are: {', '.join(allowed) or 'none'}", key=True)
             return None
     try:
@@ -603,7 +517,7 @@ def _architecture(spec: Any, task, err) -> Architecture | None:
     return arch
 
 
-def _budget(doc: dict[str, Any], path: Path_, err) -> dict[str, Any] | None:
+def _budget(doc: dict[str, Any], path: FieldPath, err) -> dict[str, Any] | None:
     """The limits of a budget section, checked; None (after an error) when they are wrong."""
     try:
         Budget(**doc)

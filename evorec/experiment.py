@@ -25,7 +25,7 @@ import yaml
 from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from .config import PRESETS, ConfigError, Experiment, RunSpec, _to_python
+from .config import PRESETS, ConfigError, Experiment, RunSpec, params_from_yaml
 from .folderlock import LOCK_FILE, FolderLock
 from .problem import make_problem
 from .registry import STRATEGIES, make_fitness
@@ -90,12 +90,12 @@ def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
                 architecture = PRESETS[arch.pop("preset")](**arch)
             fitness = None
             if spec.fitness is not None:
-                fitness = make_fitness(spec.fitness["name"], **_to_python(spec.fitness.get("params", {})))
+                fitness = make_fitness(spec.fitness["name"], **params_from_yaml(spec.fitness.get("params", {})))
             problem = make_problem(spec.task["name"], architecture, spec.data["train_size"], spec.data["test_size"],
                                    fitness, seed=int(data_seq.generate_state(1)[0]),
-                                   task_params=_to_python(spec.task.get("params", {})))
+                                   task_params=params_from_yaml(spec.task.get("params", {})))
             strategy = STRATEGIES.create(spec.strategy["name"], problem.architecture,
-                                         np.random.default_rng(search_seq), **_to_python(spec.strategy["params"]))
+                                         np.random.default_rng(search_seq), **params_from_yaml(spec.strategy["params"]))
             result = search(strategy, problem, Budget(**spec.budget))
         outcome = result.to_dict()
         outcome.pop("strategy")

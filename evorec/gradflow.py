@@ -73,7 +73,7 @@ import numpy as np
 
 from evorec.batch import SequenceBatch
 from evorec.network import Architecture
-from evorec.rnn import _SQUASH, LSTM, _derivative, _forward, _sigmoid
+from evorec.rnn import LSTM, SQUASH, activation_derivative, forward_record, sigmoid
 
 F_MAX = {"sigmoid": 0.25, "tanh": 1.0, "linear": 1.0}
 CSV_COLUMNS = ("scale", "net", "q", "mean_norm", "bound")
@@ -130,7 +130,7 @@ def error_norms(architecture: Architecture, theta: np.ndarray, batch: SequenceBa
         raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the architecture "
                          f"{architecture.n_in} and {architecture.n_out}")
     W_h, W_y = architecture.unpack(np.asarray(theta, dtype=float))
-    fwd = _forward(architecture, W_h, W_y, batch)
+    fwd = forward_record(architecture, W_h, W_y, batch)
     src = architecture.source_slices()
     B, H, n_out = batch.n_sequences, architecture.n_hidden, architecture.n_out
     rows = np.arange(B)
@@ -143,8 +143,8 @@ def error_norms(architecture: Architecture, theta: np.ndarray, batch: SequenceBa
         if q == lags:
             break
         t = last - q  # step whose Jacobian J_t maps s_{t-1} to s_t
-        dz = delta_y * _derivative(architecture.output, fwd["y"][rows, t])
-        da = (delta_h + dz @ W_y[:, src["hidden"]]) * _derivative(architecture.hidden, fwd["h"][rows, t])
+        dz = delta_y * activation_derivative(architecture.output, fwd["y"][rows, t])
+        da = (delta_h + dz @ W_y[:, src["hidden"]]) * activation_derivative(architecture.hidden, fwd["h"][rows, t])
         delta_h = da @ W_h[:, src["hidden"]]
         delta_y = da @ W_h[:, src["output"]] + dz @ W_y[:, src["output"]]
     return norms
@@ -249,8 +249,8 @@ def lstm_cell_error_norms(lstm: LSTM, params: np.ndarray, batch: SequenceBatch, 
     w = lstm.unpack(params)
     rec = lstm._run(w, batch)
     B, N, C, nb = batch.n_sequences, lstm.n_cells_total, lstm.n_cells, lstm.n_blocks
-    g_fn, g_d = _SQUASH[lstm.cell_input]
-    h_fn, h_d = _SQUASH[lstm.cell_output]
+    g_fn, g_d = SQUASH[lstm.cell_input]
+    h_fn, h_d = SQUASH[lstm.cell_output]
     cells = slice(1 + lstm.n_in, lstm.n_source)
     rows, last = np.arange(B), batch.lengths - 1
 
@@ -267,14 +267,14 @@ def lstm_cell_error_norms(lstm: LSTM, params: np.ndarray, batch: SequenceBatch, 
         t = last - q  # >= 1, since lags < every length
         s_prev = rec["s"][rows, t - 1]
         if lstm.forget_gate:
-            f_gate = _sigmoid(rec["a_forget"][rows, t])
+            f_gate = sigmoid(rec["a_forget"][rows, t])
             carry = d_s * np.repeat(f_gate, C, axis=1)
         else:
             carry = d_s
         if truncate:
             d_s = carry
             continue
-        i_gate, o_gate = _sigmoid(rec["a_in"][rows, t]), _sigmoid(rec["a_out"][rows, t])
+        i_gate, o_gate = sigmoid(rec["a_in"][rows, t]), sigmoid(rec["a_out"][rows, t])
         a_cell = rec["a_cell"][rows, t]
         d_a = {"in": block_sum(d_s * g_fn(a_cell)) * i_gate * (1.0 - i_gate),
                "out": block_sum(d_c * h_fn(rec["s"][rows, t])) * o_gate * (1.0 - o_gate),
@@ -282,7 +282,7 @@ def lstm_cell_error_norms(lstm: LSTM, params: np.ndarray, batch: SequenceBatch, 
         if lstm.forget_gate:
             d_a["forget"] = block_sum(d_s * s_prev) * f_gate * (1.0 - f_gate)
         d_c = sum(d_a[name] @ w[f"W_{name}"][:, cells] for name in d_a)
-        o_prev = _sigmoid(rec["a_out"][rows, t - 1])
+        o_prev = sigmoid(rec["a_out"][rows, t - 1])
         d_s = carry + d_c * np.repeat(o_prev, C, axis=1) * h_d(s_prev)
     return norms
 

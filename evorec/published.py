@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import ConfigError, _Errors, _Locator, _suggest, _unknown_keys
+from .fielderrors import ConfigError, FieldErrors, Locator, check_unknown_keys, suggest
 from .safeyaml import YAMLFileError, read_yaml
 
 #: The figures shipped with evorec (the papers' tables that the shipped experiments repeat).
@@ -161,14 +161,14 @@ def load_published(path: str | os.PathLike) -> list[PublishedFigure]:
         document, node = read_yaml(path)
     except YAMLFileError as error:
         raise ConfigError([str(error)]) from None
-    locator = _Locator(node)
-    errors = _Errors(filename, locator)
+    locator = Locator(node)
+    errors = FieldErrors(filename, locator)
     if document is None:
         document = {"figures": []}
     if not isinstance(document, dict):
         errors.add((), "a published-figures file must be a mapping with one key, figures")
         errors.raise_if_any()
-    _unknown_keys(document, (), ("figures",), errors)
+    check_unknown_keys(document, (), ("figures",), errors)
     entries = document.get("figures", [])
     if entries is None:
         entries = []
@@ -185,13 +185,13 @@ def load_published(path: str | os.PathLike) -> list[PublishedFigure]:
     return figures
 
 
-def _entry(entry: Any, path: tuple[str | int, ...], errors: _Errors) -> dict[str, Any] | None:
+def _entry(entry: Any, path: tuple[str | int, ...], errors: FieldErrors) -> dict[str, Any] | None:
     if not isinstance(entry, dict):
         errors.add(path, f"must be a mapping with keys {', '.join(REQUIRED)} (and optionally note); "
                          f"got {type(entry).__name__}")
         return None
     before = len(errors.lines)
-    _unknown_keys(entry, path, KEYS, errors)
+    check_unknown_keys(entry, path, KEYS, errors)
     for key in REQUIRED:
         if key not in entry:
             errors.add(path + (key,), "is required", at=path)
@@ -207,7 +207,7 @@ def _entry(entry: Any, path: tuple[str | int, ...], errors: _Errors) -> dict[str
     metric = entry.get("metric")
     if "metric" in entry and metric not in METRICS:
         errors.add(path + ("metric",), f"must be one of {', '.join(METRICS)}; got {metric!r}"
-                                       f"{_suggest(str(metric), list(METRICS))}")
+                                       f"{suggest(str(metric), list(METRICS))}")
     value = entry.get("value")
     if "value" in entry:
         if not _is_number(value) or not math.isfinite(value):

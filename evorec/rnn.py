@@ -32,7 +32,8 @@ from evorec.task import running_mask
 LOSSES = ("mse", "cross_entropy")
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """The logistic function ``1 / (1 + exp(-z))``, elementwise."""
     # The tanh form never overflows, unlike 1 / (1 + exp(-z)) for large negative z.
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
@@ -46,11 +47,11 @@ def _activate(name: str, z: np.ndarray) -> np.ndarray:
     if name == "tanh":
         return np.tanh(z)
     if name == "sigmoid":
-        return _sigmoid(z)
+        return sigmoid(z)
     return z.copy()
 
 
-def _derivative(name: str, f: np.ndarray) -> np.ndarray:
+def activation_derivative(name: str, f: np.ndarray) -> np.ndarray:
     """Derivative of the activation, written in terms of its value ``f``."""
     if name == "tanh":
         return 1.0 - f * f
@@ -66,8 +67,13 @@ def _check_loss(loss: str, output: str) -> None:
         raise ValueError(f"cross_entropy needs sigmoid outputs; the output activation is {output!r}")
 
 
-def _forward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, batch: SequenceBatch) -> dict[str, np.ndarray]:
+def forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
+                   batch: SequenceBatch) -> dict[str, np.ndarray]:
     """Run the batch forward, keeping what back-propagation needs.
+
+    Returns the inputs ``x`` (B, T, n_in), hidden and output activations ``h``, ``y`` and the
+    output net inputs ``z`` (B, T, ·) at every step, and the ``alive`` mask (B, T) of steps
+    within each sequence.
 
     States at padded steps (``t >= lengths[b]``) are set to 0 and padded inputs are read as 0,
     so padding (which may hold anything, even NaN) can never leak into the loss or gradient.
@@ -107,7 +113,7 @@ def _loss_and_output_error(output: str, batch: SequenceBatch, y: np.ndarray, z: 
     if loss == "mse":
         diff = np.where(mask, y - targets, 0.0)
         value = float(np.sum(diff * diff) / n_entries)
-        error_z = 2.0 * diff / n_entries * _derivative(output, y)
+        error_z = 2.0 * diff / n_entries * activation_derivative(output, y)
     else:  # cross_entropy, sigmoid outputs: computed from z so that saturated units stay finite
         terms = targets * _softplus(-z) + (1.0 - targets) * _softplus(z)
         value = float(np.sum(np.where(mask, terms, 0.0)) / n_entries)
@@ -163,7 +169,7 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
         raise ValueError(f"theta must have shape ({architecture.n_params},); got {theta.shape}")
 
     W_h, W_y = architecture.unpack(theta)
-    fwd = _forward(architecture, W_h, W_y, batch)
+    fwd = forward_record(architecture, W_h, W_y, batch)
     value, error_z = _loss_and_output_error(architecture.output, batch, fwd["y"], fwd["z"], loss)
     dW_h, dW_y = _backward(architecture, W_h, W_y, fwd, error_z, truncate)
     return value, architecture.pack(dW_h, dW_y)
@@ -197,12 +203,12 @@ def _backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[st
         v = np.concatenate([ones, x[:, t], h_all[:, t], y_prev], axis=1)
         live = alive[:, t, None, None]
         # Output units: the carried error goes through f_y', the new error is already dL/dz.
-        dz = carry_y * _derivative(arch.output, y_all[:, t])[:, None, :]
+        dz = carry_y * activation_derivative(arch.output, y_all[:, t])[:, None, :]
         dz[:, 0] += error_z[:, t]
         dz = np.where(live, dz, 0.0)  # padded steps carry no error (and their states are 0)
         dW_y += np.einsum("bko,bd->od", dz, v)
         dv = dz @ W_y  # (B, K, D)
-        dh = (carry_h + dv[:, :, src["hidden"]]) * _derivative(arch.hidden, h_all[:, t])[:, None, :]
+        dh = (carry_h + dv[:, :, src["hidden"]]) * activation_derivative(arch.hidden, h_all[:, t])[:, None, :]
         dh = np.where(live, dh, 0.0)
         dW_h += np.einsum("bkh,bd->hd", dh, u)
         du = dh @ W_h
@@ -219,15 +225,15 @@ def _backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[st
 
 
 # ---------------------------------------------------------------------------------- LSTM
-# Squashing functions with their derivatives as functions of the net input.  "lstm_g" and
-# "lstm_h" are LSTM97's scaled sigmoids: g (cell input) has range (-2, 2), h (cell output)
-# has range (-1, 1).
-_SQUASH = {
-    "sigmoid": (_sigmoid, lambda a: _sigmoid(a) * (1.0 - _sigmoid(a))),
+#: Squashing functions with their derivatives as functions of the net input.  "lstm_g" and
+#: "lstm_h" are LSTM97's scaled sigmoids: g (cell input) has range (-2, 2), h (cell output)
+#: has range (-1, 1).
+SQUASH = {
+    "sigmoid": (sigmoid, lambda a: sigmoid(a) * (1.0 - sigmoid(a))),
     "tanh": (np.tanh, lambda a: 1.0 - np.tanh(a) ** 2),
     "linear": (lambda a: a.copy(), np.ones_like),
-    "lstm_g": (lambda a: 4.0 * _sigmoid(a) - 2.0, lambda a: 4.0 * _sigmoid(a) * (1.0 - _sigmoid(a))),
-    "lstm_h": (lambda a: 2.0 * _sigmoid(a) - 1.0, lambda a: 2.0 * _sigmoid(a) * (1.0 - _sigmoid(a))),
+    "lstm_g": (lambda a: 4.0 * sigmoid(a) - 2.0, lambda a: 4.0 * sigmoid(a) * (1.0 - sigmoid(a))),
+    "lstm_h": (lambda a: 2.0 * sigmoid(a) - 1.0, lambda a: 2.0 * sigmoid(a) * (1.0 - sigmoid(a))),
 }
 _GATES = ("in", "out", "forget")
 
@@ -288,8 +294,8 @@ class LSTM:
         if output not in ("linear", "sigmoid", "tanh"):
             raise ValueError(f"output must be linear, sigmoid or tanh; got {output!r}")
         for name, value in (("cell_input", cell_input), ("cell_output", cell_output)):
-            if value not in _SQUASH:
-                raise ValueError(f"{name} must be one of {', '.join(_SQUASH)}; got {value!r}")
+            if value not in SQUASH:
+                raise ValueError(f"{name} must be one of {', '.join(SQUASH)}; got {value!r}")
         self.n_in, self.n_out, self.n_blocks, self.n_cells = int(n_in), int(n_out), int(n_blocks), int(n_cells)
         self.forget_gate, self.gate_bias = bool(forget_gate), bool(gate_bias)
         self.input_to_output = bool(input_to_output)
@@ -369,7 +375,7 @@ class LSTM:
     def _run(self, w: dict[str, np.ndarray], batch: SequenceBatch) -> dict[str, np.ndarray]:
         B, T = batch.n_sequences, batch.n_steps
         N, C = self.n_cells_total, self.n_cells
-        g_fn, h_fn = _SQUASH[self.cell_input][0], _SQUASH[self.cell_output][0]
+        g_fn, h_fn = SQUASH[self.cell_input][0], SQUASH[self.cell_output][0]
         alive = running_mask(batch.lengths, T)
         x = np.where(alive[:, :, None], batch.inputs, 0.0)  # padding may hold anything
         keys = ["a_in", "a_out", "a_forget", "a_cell", "s", "c", "z", "y"]
@@ -385,10 +391,10 @@ class LSTM:
             forget = np.ones((B, N))
             if self.forget_gate:
                 a_f = r @ w["W_forget"].T
-                forget = np.repeat(_sigmoid(a_f), C, axis=1)
+                forget = np.repeat(sigmoid(a_f), C, axis=1)
                 rec["a_forget"][:, t] = a_f
-            s = np.where(live, forget * s + np.repeat(_sigmoid(a_in), C, axis=1) * g_fn(a_cell), 0.0)
-            c = np.where(live, np.repeat(_sigmoid(a_out), C, axis=1) * h_fn(s), 0.0)
+            s = np.where(live, forget * s + np.repeat(sigmoid(a_in), C, axis=1) * g_fn(a_cell), 0.0)
+            c = np.where(live, np.repeat(sigmoid(a_out), C, axis=1) * h_fn(s), 0.0)
             z = np.concatenate([ones, x[:, t], c], axis=1) @ w["W_y"].T
             y = _activate(self.output, z)
             for k, v in (("a_in", a_in), ("a_out", a_out), ("a_cell", a_cell), ("s", s), ("c", c), ("z", z),
@@ -437,8 +443,8 @@ class LSTM:
         x, alive = rec["x"], rec["alive"]
         B, T, _ = x.shape
         N, C, nb = self.n_cells_total, self.n_cells, self.n_blocks
-        g_fn, g_d = _SQUASH[self.cell_input]
-        h_fn, h_d = _SQUASH[self.cell_output]
+        g_fn, g_d = SQUASH[self.cell_input]
+        h_fn, h_d = SQUASH[self.cell_output]
         grads = {name: np.zeros_like(W) for name, W in w.items()}
         cells = slice(1 + self.n_in, self.n_source)  # where c sits in r and in the output source
         d_c_next = np.zeros((B, N))  # dL/dc_t through the step t+1 gates and cell inputs
@@ -457,13 +463,13 @@ class LSTM:
             grads["W_y"] += dz.T @ np.concatenate([ones, x[:, t], rec["c"][:, t]], axis=1)
             d_c = np.where(live, dz @ w["W_y"][:, cells] + d_c_next, 0.0)
             s, a_in, a_out, a_cell = rec["s"][:, t], rec["a_in"][:, t], rec["a_out"][:, t], rec["a_cell"][:, t]
-            i_gate, o_gate = _sigmoid(a_in), _sigmoid(a_out)
+            i_gate, o_gate = sigmoid(a_in), sigmoid(a_out)
             d_a = {"out": block_sum(d_c * h_fn(s)) * o_gate * (1.0 - o_gate)}
             d_s = d_c * np.repeat(o_gate, C, axis=1) * h_d(s) + d_s_next
             d_a["in"] = block_sum(d_s * g_fn(a_cell)) * i_gate * (1.0 - i_gate)
             d_a["cell"] = d_s * np.repeat(i_gate, C, axis=1) * g_d(a_cell)
             if self.forget_gate:
-                f_gate = _sigmoid(rec["a_forget"][:, t])
+                f_gate = sigmoid(rec["a_forget"][:, t])
                 d_a["forget"] = block_sum(d_s * s_prev) * f_gate * (1.0 - f_gate)
                 d_s_next = d_s * np.repeat(f_gate, C, axis=1)
             else:

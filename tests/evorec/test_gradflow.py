@@ -241,7 +241,7 @@ def test_lstm_cell_state_error_does_not_decay_without_forget_gate() -> None:
 
 def test_lstm_cell_error_matches_finite_differences() -> None:
     # Perturb s_{t0} (with c_{t0} = o_{t0} h(s_{t0}) following it) and rerun the LSTM to T.
-    from evorec.rnn import _SQUASH, _sigmoid
+    from evorec.rnn import SQUASH, sigmoid
 
     rng = np.random.default_rng(6)
     lstm = LSTM(1, 1, n_blocks=2, n_cells=1, forget_gate=True)
@@ -251,21 +251,21 @@ def test_lstm_cell_error_matches_finite_differences() -> None:
     batch = SequenceBatch(rng.normal(size=(1, T, 1)), np.zeros((1, T, 1)),
                           np.eye(T, dtype=bool)[None, T - 1], np.array([T]))
     norms = lstm_cell_error_norms(lstm, params, batch, lags=5)
-    g, h = _SQUASH[lstm.cell_input][0], _SQUASH[lstm.cell_output][0]
+    g, h = SQUASH[lstm.cell_input][0], SQUASH[lstm.cell_output][0]
     x = batch.inputs[0]
 
     def run(t0, s, c):  # states after step t0 -> s_T
         for t in range(t0 + 1, T):
             r = np.concatenate([[1.0], x[t], c])
-            s = _sigmoid(w["W_forget"] @ r) * s + _sigmoid(w["W_in"] @ r) * g(w["W_cell"] @ r)
-            c = _sigmoid(w["W_out"] @ r) * h(s)
+            s = sigmoid(w["W_forget"] @ r) * s + sigmoid(w["W_in"] @ r) * g(w["W_cell"] @ r)
+            c = sigmoid(w["W_out"] @ r) * h(s)
         return s
 
     rec = lstm._run(w, batch)
     e = np.ones(2) / np.sqrt(2)
     for q in range(6):
         t0 = T - 1 - q
-        s0, o0 = rec["s"][0, t0], _sigmoid(rec["a_out"][0, t0])
+        s0, o0 = rec["s"][0, t0], sigmoid(rec["a_out"][0, t0])
         grad = np.zeros(2)
         for i in range(2):
             d = np.zeros(2)
