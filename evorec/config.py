@@ -17,16 +17,16 @@ import itertools
 import json
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .checks import InvalidParameter
 from .evaluate import DEFAULT_MEMORY_BUDGET
 from .fielderrors import ConfigError, FieldErrors, FieldPath, Locator, check_unknown_keys, suggest
 from .network import Architecture
-from .registry import FITNESS, STRATEGIES, TASKS, check_params
+from .registry import FITNESS, STRATEGIES, TASKS, UnknownParameter, check_params
 from .safeyaml import YAMLFileError, read_yaml
 from .strategy import Budget
 
@@ -458,22 +458,17 @@ def _build(registry, spec: dict[str, Any], path: FieldPath, err, *args):
         return None
     try:
         check_params(cls, params, f"{registry.kind} {name!r}", skip=len(args))
-    except ValueError as error:
-        bad = _named_parameter(str(error), params)
-        err(path + ("params", bad) if bad else path + ("params",), str(error), key=bad is not None)
+    except UnknownParameter as error:
+        err(path + ("params", error.name), str(error), key=True)
         return None
     try:
         return cls(*args, **params)
     except Exception as error:  # a plugin's constructor may raise anything: a located error, never a traceback
-        bad = _named_parameter(str(error), params)
+        # An InvalidParameter names its parameter; a parameter left at its default has no line
+        # of its own, so the error then sits at ``params``.
+        bad = error.name if isinstance(error, InvalidParameter) and error.name in params else None
         err(path + ("params", bad) if bad else path + ("params",), str(error))
         return None
-
-
-def _named_parameter(message: str, params: dict[str, Any]) -> str | None:
-    """The parameter an error message is about: ``no parameter 'x'`` or ``x must ...``."""
-    match = re.search(r"no parameter '([^']+)'", message) or re.match(r"(\w+)(?: must\b|=)", message)
-    return match.group(1) if match and match.group(1) in params else None
 
 
 def params_from_yaml(params: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .checks import InvalidParameter, integer
+
 ACTIVATIONS = ("tanh", "sigmoid", "linear")
 #: Orders of the units' updates within a step (see :class:`Architecture`, ``update``).
 UPDATES = ("hidden_first", "synchronous")
@@ -33,14 +35,8 @@ MAX_LINKS = 2**24
 
 def _check_activation(name: str, which: str) -> str:
     if name not in ACTIVATIONS:
-        raise ValueError(f"{which} activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}")
+        raise InvalidParameter(which, f"activation must be one of {', '.join(ACTIVATIONS)}; got {name!r}")
     return name
-
-
-def _check_count(value: int, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    return int(value)
 
 
 def _bool_mask(mask: np.ndarray | None, shape: tuple[int, int], name: str, default: bool) -> np.ndarray:
@@ -95,17 +91,17 @@ class Architecture:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: normalise fields once, here
-        set_(self, "n_in", _check_count(self.n_in, "n_in", 0))
-        set_(self, "n_hidden", _check_count(self.n_hidden, "n_hidden", 0))
-        set_(self, "n_out", _check_count(self.n_out, "n_out", 1))
+        set_(self, "n_in", integer(self.n_in, "n_in", 0))
+        set_(self, "n_hidden", integer(self.n_hidden, "n_hidden", 0))
+        set_(self, "n_out", integer(self.n_out, "n_out", 1))
         if (self.n_hidden + self.n_out) * self.n_units > MAX_LINKS:
-            raise ValueError(f"n_hidden={self.n_hidden} with n_in={self.n_in} and n_out={self.n_out} gives "
-                             f"{(self.n_hidden + self.n_out) * self.n_units} possible links, more than the limit of "
-                             f"{MAX_LINKS} (network.MAX_LINKS)")
+            raise InvalidParameter("n_hidden", f"= {self.n_hidden} with n_in={self.n_in} and n_out={self.n_out} "
+                                   f"gives {(self.n_hidden + self.n_out) * self.n_units} possible links, more than "
+                                   f"the limit of {MAX_LINKS} (network.MAX_LINKS)")
         _check_activation(self.hidden, "hidden")
         _check_activation(self.output, "output")
         if self.update not in UPDATES:
-            raise ValueError(f"update must be one of {', '.join(map(repr, UPDATES))}; got {self.update!r}")
+            raise InvalidParameter("update", f"must be one of {', '.join(map(repr, UPDATES))}; got {self.update!r}")
         shape_h, shape_y = (self.n_hidden, self.n_units), (self.n_out, self.n_units)
         mask_h = _bool_mask(self.mask_h, shape_h, "mask_h", True)
         mask_y = _bool_mask(self.mask_y, shape_y, "mask_y", True)
@@ -356,7 +352,7 @@ class Population:
     def random(cls, architecture: Architecture, size: int, rng: np.random.Generator,
                low: float = -1.0, high: float = 1.0) -> Population:
         """``size`` networks with free parameters drawn uniformly from ``[low, high)``."""
-        size = _check_count(size, "size", 1)
+        size = integer(size, "size", 1)
         if not low <= high:
             raise ValueError(f"low must be <= high; got low={low}, high={high}")
         theta = rng.uniform(low, high, size=(size, architecture.n_params))

@@ -22,6 +22,8 @@ import sys
 from importlib.metadata import entry_points
 from typing import Any
 
+from .checks import InvalidParameter
+
 #: ``package.module:Class``: dotted identifiers, one class name.
 _PLUGIN_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
 
@@ -165,15 +167,23 @@ def parameters(cls: type, skip: int = 0) -> dict[str, inspect.Parameter]:
     return {p.name: p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
 
 
+class UnknownParameter(InvalidParameter):
+    """A parameter the class does not take; ``name`` is the parameter as given."""
+
+    def __init__(self, name: str, message: str) -> None:
+        ValueError.__init__(self, message)
+        self.name = name
+
+
 def check_params(cls: type, params: dict[str, Any], what: str, skip: int = 0) -> None:
-    """Raise a ValueError naming the first parameter ``cls`` does not accept."""
+    """Raise :class:`UnknownParameter` for the first parameter ``cls`` does not accept."""
     known = parameters(cls, skip)
     for key in params:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1, cutoff=0.5)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ValueError(f"{what} has no parameter {key!r}{hint}; its parameters are: "
-                             f"{', '.join(known) or 'none'}")
+            raise UnknownParameter(key, f"{what} has no parameter {key!r}{hint}; its parameters are: "
+                                        f"{', '.join(known) or 'none'}")
 
 
 STRATEGIES = Registry("strategy", "evorec.strategies", base="evorec.strategy:Strategy")

@@ -301,7 +301,7 @@ class LSTM:
         self.input_to_output = bool(input_to_output)
         self.output, self.cell_input, self.cell_output = output, cell_input, cell_output
         N, R = self.n_cells_total, self.n_source
-        array_size((N + 3 * self.n_blocks) * R, "the LSTM's weights (cells and gates x sources)")
+        array_size((N + 3 * self.n_blocks) * R, "n_blocks", "the LSTM's weights: cells and gates x sources")
         gates = _GATES if self.forget_gate else _GATES[:2]
         self._shapes: dict[str, tuple[int, int]] = {f"W_{g}": (self.n_blocks, R) for g in gates}
         self._shapes["W_cell"] = (N, R)

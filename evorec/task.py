@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .batch import SequenceBatch
-from .checks import integer, nonnegative_number
+from .checks import InvalidParameter, integer, nonnegative_number
 from .network import Architecture
 from .scoring import Criterion
 
@@ -75,7 +75,7 @@ def check_lengths(lengths: int | tuple[int, int] | list[int], minimum: int = 1) 
     ok = (isinstance(lengths, (tuple, list)) and len(lengths) == 2
           and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in lengths))
     if not ok or not minimum <= lengths[0] <= lengths[1]:
-        raise ValueError(f"lengths must be an integer or a pair (min, max) with {minimum} <= min <= max; "
+        raise InvalidParameter("lengths", f"must be an integer or a pair (min, max) with {minimum} <= min <= max; "
                          f"got {lengths!r}")
     return int(lengths[0]), int(lengths[1])
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from evorec.checks import array_size, integer, nonnegative_number, positive_number
+from evorec.checks import InvalidParameter, array_size, integer, nonnegative_number, number_in, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy, clean_losses
 
@@ -174,18 +174,16 @@ class SimulatedAnnealing(Strategy):
         self.step0 = positive_number(step0, "step0")
         self.N_s = integer(N_s, "N_s")
         self.N_T = max(100, 5 * n) if N_T is None else integer(N_T, "N_T")
-        self.r_T = positive_number(r_T, "r_T")
-        if not self.r_T < 1:
-            raise ValueError(f"r_T must be in (0, 1); got {r_T!r}")
+        self.r_T = number_in(r_T, "r_T", 0.0, 1.0, low_open=True, high_open=True)
         self.c = positive_number(c, "c")
         self.eps = nonnegative_number(eps, "eps")
         self.N_eps = integer(N_eps, "N_eps")
         self.chains = integer(chains, "chains")
-        array_size(self.chains * max(space.n_params, 1), "chains x free parameters")
+        array_size(self.chains * max(space.n_params, 1), "chains", "chains x free parameters")
         self.bound = positive_number(bound, "bound")
         self.init_range = positive_number(init_range, "init_range")
         if self.init_range > self.bound:
-            raise ValueError(f"init_range must not exceed bound={self.bound}; got {init_range!r}")
+            raise InvalidParameter("init_range", f"must not exceed bound={self.bound}; got {init_range!r}")
         self._reset(n)
 
     def _reset(self, n: int) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from deap import base, cma
 
-from evorec.checks import array_size, optional_integer, positive_number
+from evorec.checks import InvalidParameter, array_size, optional_integer, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy, clean_losses
 
@@ -102,7 +102,7 @@ def _restart_limit(restarts: Any) -> float:
         return math.inf if restarts else 0
     if isinstance(restarts, (int, np.integer)) and restarts >= 0:
         return int(restarts)
-    raise ValueError(f"restarts must be true, false or a non-negative integer; got {restarts!r}")
+    raise InvalidParameter("restarts", f"must be true, false or a non-negative integer; got {restarts!r}")
 
 
 class CMAES(Strategy):
@@ -170,13 +170,15 @@ class CMAES(Strategy):
             raise ValueError("CMA-ES needs at least one free parameter")
         self.population_size = optional_integer(population_size, "population_size", 2) \
             or max(2, int(4 + 3 * math.log(n)))
-        array_size(max(self.population_size, n) * n, "max(population_size, free parameters) x free parameters")
+        array_size(max(self.population_size, n) * n, "population_size",
+                   "max(population_size, free parameters) x free parameters")
         self.init_range = positive_number(init_range, "init_range")
+        self.restarts = restarts
         self.max_restarts = _restart_limit(restarts)
         self.patience = optional_integer(patience, "patience", 1)
         self.tol_sigma = positive_number(tol_sigma, "tol_sigma")
         self._cma: _SeededStrategy | None = None  # made at the first ask, so __init__ draws nothing
-        self.restarts = 0
+        self.restarts_done = 0
         self._run_best = math.inf
         self._stalled_for = 0
         self._finished = False
@@ -185,7 +187,7 @@ class CMAES(Strategy):
     @property
     def lambda_(self) -> int:
         """The population size of the current run (doubled at each restart)."""
-        return self.population_size * 2 ** self.restarts
+        return self.population_size * 2 ** self.restarts_done
 
     def _new_run(self) -> None:
         centroid = self.rng.uniform(-self.init_range, self.init_range, size=self.space.n_params)
@@ -233,8 +235,8 @@ class CMAES(Strategy):
         self._cma.update([Individual(x, loss) for x, loss in zip(candidates, losses, strict=True)])
         self._note_progress(losses)
         if self._stalled():
-            if self.restarts < self.max_restarts:
-                self.restarts += 1
+            if self.restarts_done < self.max_restarts:
+                self.restarts_done += 1
                 self._new_run()
             else:
                 self._finished = True
@@ -256,7 +258,7 @@ class CMAES(Strategy):
     def state(self) -> dict[str, Any]:
         state = super().state
         state["cmaes"] = {
-            "cma": None if self._cma is None else _dump_cma(self._cma), "restarts": self.restarts,
+            "cma": None if self._cma is None else _dump_cma(self._cma), "restarts": self.restarts_done,
             "run_best": self._run_best if math.isfinite(self._run_best) else None,
             "stalled_for": self._stalled_for, "finished": self._finished}
         return state
@@ -265,7 +267,7 @@ class CMAES(Strategy):
         super().load_state(state)
         data = state["cmaes"]
         self._cma = None if data["cma"] is None else _load_cma(data["cma"], self.rng)
-        self.restarts = int(data["restarts"])
+        self.restarts_done = int(data["restarts"])
         self._run_best = math.inf if data["run_best"] is None else float(data["run_best"])
         self._stalled_for = int(data["stalled_for"])
         self._finished = bool(data["finished"])

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
-from evorec.checks import array_size, integer, positive_number
+from evorec.checks import InvalidParameter, array_size, integer, integer_pair, positive_number
 from evorec.network import Architecture, Population
 from evorec.strategy import Strategy, clean_losses
 
@@ -171,16 +171,17 @@ class GNARL(Strategy):
             raise ValueError(f"space must be an Architecture; got {type(space).__name__}")
         population = integer(population, "population", 2)
         if population % 2:
-            raise ValueError(f"population must be even (half are parents, half children); got {population}")
+            raise InvalidParameter("population", f"must be even (half are parents, half children); got {population}")
         max_hidden = integer(max_hidden, "max_hidden", 0)
         try:
             network_space = _padded_architecture(space, max_hidden)
         except ValueError as error:  # too many links: say it of the parameter the user gave
-            raise ValueError(f"max_hidden={max_hidden} is too large: {error}") from None
+            raise InvalidParameter("max_hidden", f"= {max_hidden} is too large: {error}") from None
         super().__init__(network_space, rng)
         self.network_space = network_space
         self.population = population
-        array_size(population * (max_hidden + space.n_out) * network_space.n_units, "population x possible links")
+        array_size(population * (max_hidden + space.n_out) * network_space.n_units, "population",
+                   "population x possible links")
         self.max_hidden = max_hidden
         n_rows = max_hidden + space.n_out
         self._frozen = np.concatenate([network_space.frozen_h, network_space.frozen_y])
@@ -191,10 +192,10 @@ class GNARL(Strategy):
         self.max_links = all_links if max_links is None else integer(max_links, "max_links", n_frozen + 1)
         self.alpha = positive_number(alpha, "alpha")
         self.weight_range = positive_number(weight_range, "weight_range")
-        self.add_nodes = _check_range(add_nodes, "add_nodes")
-        self.delete_nodes = _check_range(delete_nodes, "delete_nodes")
-        self.add_links = _check_range(add_links, "add_links")
-        self.delete_links = _check_range(delete_links, "delete_links")
+        self.add_nodes = integer_pair(add_nodes, "add_nodes")
+        self.delete_nodes = integer_pair(delete_nodes, "delete_nodes")
+        self.add_links = integer_pair(add_links, "add_links")
+        self.delete_links = integer_pair(delete_links, "delete_links")
         self._n_lead = 1 + space.n_in  # bias and inputs: sources only, never targets of links
         self.generation = 0
         self._parents: list[Genome] = []
@@ -408,16 +409,3 @@ def _padded_architecture(space: Architecture, max_hidden: int) -> Architecture:
         return padded
     return Architecture(space.n_in, max_hidden, space.n_out, frozen_y=frozen_y, frozen_values_y=values_y,
                         hidden=space.hidden, output=space.output, update=space.update)
-
-
-
-
-
-
-def _check_range(value: Any, name: str) -> tuple[int, int]:
-    """A ``(lo, hi)`` pair of counts with ``0 <= lo <= hi`` (a list from YAML is fine)."""
-    if not isinstance(value, (tuple, list)) or len(value) != 2 or any(
-            isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in value) \
-            or not 0 <= value[0] <= value[1]:
-        raise ValueError(f"{name} must be a pair (lo, hi) of integers with 0 <= lo <= hi; got {value!r}")
-    return int(value[0]), int(value[1])

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from evorec.batch import SequenceBatch
-from evorec.checks import boolean, integer, optional_integer, positive_number
+from evorec.checks import InvalidParameter, boolean, integer, number_in, one_of, optional_integer, positive_number
 from evorec.evaluate import Evaluation, score_outputs
 from evorec.network import Architecture, Population
 from evorec.problem import Problem
@@ -68,21 +68,17 @@ class BPTT(Strategy):
                  truncate: int | None = None, loss: str = "mse", clip: float | None = None,
                  init_range: float = 0.2) -> None:
         super().__init__(space, rng)
-        if optimizer not in OPTIMISERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMISERS)}; got {optimizer!r}")
-        if loss not in LOSSES:
-            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
-        self.optimizer_name, self.loss = optimizer, loss
+        self.optimizer = one_of(optimizer, "optimizer", OPTIMISERS)
+        self.loss = one_of(loss, "loss", LOSSES)
         self.lr = positive_number(lr, "lr")
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
-            raise ValueError(f"momentum must be a number in [0, 1); got {momentum!r}")
-        self.momentum = float(momentum)
+        self.momentum = number_in(momentum, "momentum", 0.0, 1.0, high_open=True)
         self.batch_size = integer(batch_size, "batch_size")
         self.check_every = integer(check_every, "check_every")
         self.truncate = optional_integer(truncate, "truncate")
         self.clip = None if clip is None else positive_number(clip, "clip")
         self.init_range = positive_number(init_range, "init_range")
-        self.optimizer = Adam(self.lr) if optimizer == "adam" else SGD(self.lr, self.momentum)
+        # The optimiser itself (its moments are part of the state), beside its name.
+        self.update_rule = Adam(self.lr) if optimizer == "adam" else SGD(self.lr, self.momentum)
         self.theta: np.ndarray | None = None
         self._costs = (0, 0)
         self._problem: Problem | None = None
@@ -113,7 +109,7 @@ class BPTT(Strategy):
                 grad = np.zeros_like(grad)
             if self.clip is not None:
                 grad = clip_norm(grad, self.clip)
-            self.theta = self.optimizer.step(self.theta, grad)
+            self.theta = self.update_rule.step(self.theta, grad)
             sequences += size
             steps += int(train.lengths[chosen].sum())
         self._costs = (self._costs[0] + sequences, self._costs[1] + steps)
@@ -130,14 +126,14 @@ class BPTT(Strategy):
 
     @property
     def state(self) -> dict[str, Any]:
-        optimizer = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self.optimizer.state.items()}
+        optimizer = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self.update_rule.state.items()}
         return super().state | {"theta": None if self.theta is None else self.theta.tolist(),
                                 "optimizer": optimizer}
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
         self.theta = None if state["theta"] is None else np.asarray(state["theta"], dtype=float)
-        self.optimizer.state = {k: np.asarray(v, dtype=float) if isinstance(v, list) else v
+        self.update_rule.state = {k: np.asarray(v, dtype=float) if isinstance(v, list) else v
                                 for k, v in state["optimizer"].items()}
 
 
@@ -186,8 +182,8 @@ class LSTMStrategy(BPTT):
         ``"cross_entropy"`` needs sigmoid outputs.
     clip : float, optional
         Clip the gradient to this norm before each update; default none.
-    init_scale : float, default 0.1
-        Initial weights uniform in ``[-init_scale, init_scale]`` (LSTM97: 0.1).
+    init_range : float, default 0.1
+        Initial weights uniform in ``[-init_range, init_range]`` (LSTM97: 0.1).
 
     Notes
     -----
@@ -201,16 +197,16 @@ class LSTMStrategy(BPTT):
                  forget_gate: bool = False, gate_biases: str | Sequence[float] = "staggered",
                  optimizer: str = "adam", lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1,
                  check_every: int = 100, loss: str = "mse", clip: float | None = None,
-                 init_scale: float = 0.1) -> None:
+                 init_range: float = 0.1) -> None:
         super().__init__(space, rng, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch_size,
-                         check_every=check_every, loss=loss, clip=clip, init_range=init_scale)
+                         check_every=check_every, loss=loss, clip=clip, init_range=init_range)
         self.n_blocks = integer(n_blocks, "n_blocks")
         self.n_cells = integer(n_cells, "n_cells")
         self.forget_gate = boolean(forget_gate, "forget_gate")
         if isinstance(gate_biases, str):
             if gate_biases not in GATE_BIASES:
-                raise ValueError(f"gate_biases must be one of {', '.join(GATE_BIASES)} or one number per "
-                                 f"block; got {gate_biases!r}")
+                raise InvalidParameter("gate_biases", f"must be one of {', '.join(GATE_BIASES)} or one number "
+                                       f"per block; got {gate_biases!r}")
             biases = {"staggered": tuple(-float(k + 1) for k in range(self.n_blocks))}.get(gate_biases)
         else:
             try:
@@ -219,17 +215,19 @@ class LSTMStrategy(BPTT):
                 biases = ()
             if len(biases) != self.n_blocks or not np.all(np.isfinite(biases)) \
                     or any(isinstance(b, bool) for b in gate_biases):
-                raise ValueError(f"gate_biases must be one of {', '.join(GATE_BIASES)} or {self.n_blocks} "
-                                 f"finite numbers (one per block); got {gate_biases!r}")
-        self.gate_biases = biases
+                raise InvalidParameter("gate_biases", f"must be one of {', '.join(GATE_BIASES)} or "
+                                       f"{self.n_blocks} finite numbers (one per block); got {gate_biases!r}")
+        self.gate_biases = gate_biases if isinstance(gate_biases, str) else biases
+        self.initial_gate_biases = biases  # None for "none"
         if loss == "cross_entropy" and space.output != "sigmoid":
-            raise ValueError(f"loss 'cross_entropy' needs sigmoid outputs; the problem's are {space.output!r}")
+            raise InvalidParameter("loss", f"'cross_entropy' needs sigmoid outputs; the problem's are "
+                                   f"{space.output!r}")
         self.model = LSTM(space.n_in, space.n_out, self.n_blocks, self.n_cells, forget_gate=self.forget_gate,
                           gate_bias=not (isinstance(gate_biases, str) and gate_biases == "none"),
                           output=space.output)
 
     def _initial(self) -> np.ndarray:
-        return self.model.init(self.rng, self.init_range, self.gate_biases)
+        return self.model.init(self.rng, self.init_range, self.initial_gate_biases)
 
     def _gradient(self, batch: SequenceBatch) -> np.ndarray:
         return self.model.loss_and_grad(self.theta, batch, loss=self.loss)[1]

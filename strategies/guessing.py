@@ -33,7 +33,7 @@ class RandomGuessing(Strategy):
         super().__init__(space, rng)
         self.r = positive_number(r, "r")
         self.batch_size = integer(batch_size, "batch_size")
-        array_size(self.batch_size * max(space.n_params, 1), "batch_size x free parameters")
+        array_size(self.batch_size * max(space.n_params, 1), "batch_size", "batch_size x free parameters")
         self.early_exit = boolean(early_exit, "early_exit")
 
     def ask(self) -> np.ndarray:

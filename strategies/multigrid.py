@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from evorec.checks import array_size, integer, positive_number
+from evorec.checks import InvalidParameter, array_size, boolean, integer, nonnegative_number, positive_number
 from evorec.network import Architecture
 from evorec.strategy import Strategy, clean_losses
 
@@ -78,21 +78,16 @@ class MultiGridSearch(Strategy):
         self.s0 = positive_number(s0, "s0")
         self.rho = positive_number(rho, "rho")
         if not self.rho > 1:
-            raise ValueError(f"rho must be greater than 1 (the box shrinks by it); got {rho!r}")
+            raise InvalidParameter("rho", f"must be greater than 1 (the box shrinks by it); got {rho!r}")
         self.K = integer(K, "K")
         self.s_min = positive_number(s_min, "s_min")
         if not self.s_min < self.s0:
-            raise ValueError(f"s_min must be smaller than s0={self.s0}; got {s_min!r}")
+            raise InvalidParameter("s_min", f"must be smaller than s0={self.s0}; got {s_min!r}")
         self.batch_size = integer(batch_size, "batch_size")
-        array_size(self.batch_size * max(space.n_params, 1), "batch_size x free parameters")
-        if not isinstance(restart, bool):
-            raise ValueError(f"restart must be true or false; got {restart!r}")
-        self.restart = restart
+        array_size(self.batch_size * max(space.n_params, 1), "batch_size", "batch_size x free parameters")
+        self.restart = boolean(restart, "restart")
         self.init_range = positive_number(init_range, "init_range")
-        if isinstance(min_gain, bool) or not isinstance(min_gain, (int, float, np.integer, np.floating)) \
-                or not 0 <= min_gain < math.inf:
-            raise ValueError(f"min_gain must be a non-negative finite number; got {min_gain!r}")
-        self.min_gain = float(min_gain)
+        self.min_gain = nonnegative_number(min_gain, "min_gain")
         self._center: np.ndarray | None = None  # None: draw a new start point at the next ask
         self._center_loss = math.inf
         self._started = False  # whether the batch holding the start point has been told

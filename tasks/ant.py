@@ -7,6 +7,7 @@ from importlib import resources
 import numpy as np
 
 from evorec.batch import SequenceBatch
+from evorec.checks import InvalidParameter
 from evorec.evaluate import DEFAULT_MEMORY_BUDGET, Evaluation, score_outputs
 from evorec.network import Architecture, Population
 from evorec.scoring import Criterion, Fitness
@@ -85,12 +86,12 @@ class Ant(Task):
         self.max_steps = check_positive_count(max_steps, "max_steps")
         if not isinstance(trail, str) or not trail.isidentifier():
             # A name, never a path: only the trails shipped in tasks/data can be named.
-            raise ValueError(f"trail must be a name of a shipped trail (letters, digits, _), like 'santafe'; "
-                             f"got {trail!r}")
+            raise InvalidParameter("trail", f"must be a name of a shipped trail (letters, digits, _), like "
+                                   f"'santafe'; got {trail!r}")
         try:
             self._grid, self._start = load_trail(trail)
         except FileNotFoundError:
-            raise ValueError(f"trail {trail!r} not found; the shipped trail is 'santafe'") from None
+            raise InvalidParameter("trail", f"{trail!r} not found; the shipped trail is 'santafe'") from None
         self.trail = trail
 
     @property

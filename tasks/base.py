@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evorec.checks import positive_number
 from evorec.task import Task, balanced_labels, check_lengths, check_positive_count, running_mask
 
 from .fitness import WithinTolerance
@@ -25,9 +26,7 @@ class TwoClassTask(Task):
 
     def __init__(self, lengths: int | tuple[int, int], tolerance: float, min_length: int = 1) -> None:
         self.lengths = check_lengths(lengths, minimum=min_length)
-        if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
-            raise ValueError(f"tolerance must be a positive number; got {tolerance!r}")
-        self.tolerance = float(tolerance)
+        self.tolerance = positive_number(tolerance, "tolerance")
 
     def criterion(self) -> WithinTolerance:
         return WithinTolerance(self.tolerance)

@@ -9,13 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from evorec.checks import number_in, positive_number
 from evorec.scoring import Criterion, Fitness, per_sequence_all
-
-
-def _check_tolerance(tol: float) -> float:
-    if not isinstance(tol, (int, float)) or isinstance(tol, bool) or not tol > 0:
-        raise ValueError(f"tol must be a positive number; got {tol!r}")
-    return float(tol)
 
 
 class WithinTolerance(Criterion):
@@ -28,7 +23,7 @@ class WithinTolerance(Criterion):
     """
 
     def __init__(self, tol: float) -> None:
-        self.tol = _check_tolerance(tol)
+        self.tol = positive_number(tol, "tol")
 
     def entry_correct(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
         # NaN compares False, so non-finite outputs are wrong.
@@ -97,7 +92,8 @@ class FractionWrong(Fitness):
     worst = 1.0
 
     def __init__(self, tol: float = 0.1) -> None:
-        self.criterion = WithinTolerance(tol)
+        self.tol = positive_number(tol, "tol")
+        self.criterion = WithinTolerance(self.tol)
 
     def __call__(self, outputs, targets, sequence, n_sequences):
         return _fraction_of_sequences_wrong(self.criterion.entry_correct(outputs, targets), sequence, n_sequences)
@@ -138,7 +134,8 @@ class AllWithin(Fitness):
     worst = 1.0
 
     def __init__(self, tol: float = 0.25) -> None:
-        self.criterion = WithinTolerance(tol)
+        self.tol = positive_number(tol, "tol")
+        self.criterion = WithinTolerance(self.tol)
 
     def __call__(self, outputs, targets, sequence, n_sequences):
         return (~self.criterion.entry_correct(outputs, targets).all(axis=1)).astype(float)
@@ -227,9 +224,7 @@ class CrossEntropy(Fitness):
     name = "cross_entropy"
 
     def __init__(self, eps: float = 1e-7) -> None:
-        if isinstance(eps, bool) or not isinstance(eps, (int, float)) or not 0 < eps < 0.5:
-            raise ValueError(f"eps must be a number in (0, 0.5); got {eps!r}")
-        self.eps = float(eps)
+        self.eps = number_in(eps, "eps", 0.0, 0.5, low_open=True, high_open=True)
 
     def _entries(self, outputs: np.ndarray, targets: np.ndarray) -> np.ndarray:
         o = np.clip(outputs, self.eps, 1.0 - self.eps)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evorec.checks import boolean
+from evorec.checks import InvalidParameter, boolean, one_of
 from evorec.network import Architecture
 from evorec.scoring import Criterion
 from evorec.task import check_nonnegative, end_target_batch
@@ -63,24 +63,24 @@ class Latch(TwoClassTask):
     def __init__(self, variant: str = "II", lengths: int | tuple[int, int] = (500, 600),
                  noise_var: float = 0.2, tolerance: float = 0.1, success: str | None = None,
                  noise_line: bool = False) -> None:
-        if variant not in ("I", "II"):
-            raise ValueError(f"variant must be 'I' or 'II'; got {variant!r}")
+        one_of(variant, "variant", ("I", "II"))
         super().__init__(lengths, tolerance)
         self.variant = variant
         self.noise_var = check_nonnegative(noise_var, "noise_var")
-        self.success = ("sign" if variant == "I" else "error") if success is None else success
-        if self.success not in SUCCESS:
-            raise ValueError(f"success must be one of {', '.join(map(repr, SUCCESS))}; got {success!r}")
+        self.success = None if success is None else one_of(success, "success", SUCCESS)
+        #: The criterion in force: ``success``, or the variant's default when it is None.
+        self.success_rule = ("sign" if variant == "I" else "error") if success is None else success
         self.noise_line = boolean(noise_line, "noise_line")
         if self.noise_line and variant == "I":
-            raise ValueError("noise_line applies to variant II only (variant I always has its own noise line)")
+            raise InvalidParameter("noise_line", "applies to variant II only (variant I always has its own noise "
+                                   "line)")
         self.n_in = 3 if variant == "I" else 2 if self.noise_line else 1
 
     def default_architecture(self) -> Architecture:
         return Architecture.latch_i() if self.variant == "I" else Architecture.latch_ii(self.noise_line)
 
     def criterion(self) -> Criterion:
-        return SameSign() if self.success == "sign" else WithinTolerance(self.tolerance)
+        return SameSign() if self.success_rule == "sign" else WithinTolerance(self.tolerance)
 
     def sample(self, n: int, rng: np.random.Generator):
         labels, lengths, running = self._frame(n, rng)

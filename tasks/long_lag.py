@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from evorec.batch import SequenceBatch
-from evorec.checks import integer, positive_number
+from evorec.checks import InvalidParameter, integer, number_in, one_of, positive_number
 from evorec.network import Architecture
 from evorec.task import Task, balanced_labels, check_positive_count, end_target_batch, running_mask
 
@@ -83,9 +83,7 @@ class LongLag(Task):
                  trigger_prob: float | None = None, distractor_probs: Sequence[float] | None = None,
                  score_steps: str | None = None, end_targets: Sequence[Sequence[float]] | None = None,
                  tolerance: float | None = None) -> None:
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {', '.join(map(repr, VARIANTS))}; got {variant!r}")
-        self.variant = variant
+        self.variant = one_of(variant, "variant", tuple(VARIANTS))
         two_c = variant == "2c"
         self.p = integer(p, "p", 1 if two_c else 2)
         self.q = self.trigger_prob = self.end_targets = self.score_steps = None  # set where they apply
@@ -94,20 +92,16 @@ class LongLag(Task):
                                     ("score_steps", score_steps, not two_c),
                                     ("distractor_probs", distractor_probs, variant != "2a")):
             if value is not None and not needs:
-                raise ValueError(f"{param} does not apply to variant {variant!r}; leave it out")
+                raise InvalidParameter(param, f"does not apply to variant {variant!r}; leave it out")
         if two_c:
             self.q = integer(100 if q is None else q, "q", 0)
-            self.trigger_prob = 0.1 if trigger_prob is None else trigger_prob
-            if isinstance(self.trigger_prob, bool) or not isinstance(self.trigger_prob, (int, float)) \
-                    or not 0 < self.trigger_prob <= 1:
-                raise ValueError(f"trigger_prob must be a number in (0, 1]; got {trigger_prob!r}")
-            self.trigger_prob = float(self.trigger_prob)
+            self.trigger_prob = number_in(0.1 if trigger_prob is None else trigger_prob, "trigger_prob", 0.0, 1.0,
+                                          low_open=True)
             self.end_targets = _check_end_targets(((1.0, 0.0), (0.0, 1.0)) if end_targets is None else end_targets)
             self.n_in, self.n_out = self.p + 4, 2
         else:
-            self.score_steps = ({"2a": "all", "2b": "final"}[variant] if score_steps is None else score_steps)
-            if self.score_steps not in SCORE_STEPS:
-                raise ValueError(f"score_steps must be 'all' or 'final'; got {score_steps!r}")
+            self.score_steps = one_of({"2a": "all", "2b": "final"}[variant] if score_steps is None else score_steps,
+                                      "score_steps", SCORE_STEPS)
             self.n_in = self.n_out = self.p + 1
         self._n_distractors = self.p if two_c else self.p - 1
         self.distractor_probs = (None if distractor_probs is None
@@ -178,8 +172,8 @@ def _check_probs(probs: Sequence[float], k: int) -> tuple[float, ...]:
           and all(isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
                   and math.isfinite(v) and v >= 0 for v in probs))
     if not ok or not math.isclose(sum(probs), 1.0, rel_tol=0, abs_tol=1e-9):
-        raise ValueError(f"distractor_probs must be {k} non-negative numbers summing to 1 (one per distractor); "
-                         f"got {probs!r}")
+        raise InvalidParameter("distractor_probs", f"must be {k} non-negative numbers summing to 1 (one per "
+                               f"distractor); got {probs!r}")
     return tuple(float(v) for v in probs)
 
 
@@ -189,6 +183,6 @@ def _check_end_targets(value: Sequence[Sequence[float]]) -> tuple[tuple[float, f
                   and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
                           for v in pair) for pair in value))
     if not ok:
-        raise ValueError(f"end_targets must be two pairs of numbers (the outputs' targets for x, then for y); "
-                         f"got {value!r}")
+        raise InvalidParameter("end_targets", f"must be two pairs of numbers (the outputs' targets for x, then "
+                               f"for y); got {value!r}")
     return tuple((float(pair[0]), float(pair[1])) for pair in value)

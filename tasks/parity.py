@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evorec.checks import one_of
 from evorec.network import Architecture
 from evorec.task import check_nonnegative, end_target_batch
 
@@ -50,10 +51,7 @@ class Parity(TwoClassTask):
                  tolerance: float = 0.1, noise_distribution: str = "uniform") -> None:
         super().__init__(lengths, tolerance)
         self.noise = check_nonnegative(noise, "noise")
-        if noise_distribution not in NOISE_DISTRIBUTIONS:
-            raise ValueError(f"noise_distribution must be one of {', '.join(map(repr, NOISE_DISTRIBUTIONS))}; "
-                             f"got {noise_distribution!r}")
-        self.noise_distribution = noise_distribution
+        self.noise_distribution = one_of(noise_distribution, "noise_distribution", NOISE_DISTRIBUTIONS)
 
     def default_architecture(self) -> Architecture:
         """RG's A1 with one hidden unit (the hidden unit biased, the output not), sigmoid units."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from evorec.batch import SequenceBatch
-from evorec.checks import positive_number
+from evorec.checks import one_of, positive_number
 from evorec.network import Architecture
 from evorec.task import Task, balanced_labels, check_positive_count, end_target_batch, running_mask
 
@@ -52,9 +52,7 @@ class TemporalOrder(Task):
     n_in = 8
 
     def __init__(self, variant: str = "6a", tolerance: float = 0.3) -> None:
-        if not isinstance(variant, str) or variant not in POSITIONS:
-            raise ValueError(f"variant must be '6a' or '6b'; got {variant!r}")
-        self.variant = variant
+        self.variant = one_of(variant, "variant", tuple(POSITIONS))
         self.tolerance = positive_number(tolerance, "tolerance")
         self.n_out = 2 ** len(POSITIONS[variant])
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from evorec.batch import SequenceBatch
-from evorec.checks import boolean, integer, positive_number
+from evorec.checks import InvalidParameter, boolean, integer, one_of, positive_number
 from evorec.network import Architecture
 from evorec.task import Task, balanced_labels, check_positive_count, end_target_batch, running_mask
 
@@ -149,22 +149,19 @@ class Tomita(Task):
     def __init__(self, grammar: int = 1, max_length: int = 10, min_length: int = 1, sampling: str = "random",
                  balanced: bool = True, coding: str = "signed", tolerance: float = 0.5) -> None:
         if isinstance(grammar, bool) or not isinstance(grammar, (int, np.integer)) or grammar not in GRAMMARS:
-            raise ValueError(f"grammar must be an integer from 1 to 7; got {grammar!r}")
+            raise InvalidParameter("grammar", f"must be an integer from 1 to 7; got {grammar!r}")
         self.grammar = int(grammar)
         self.min_length = integer(min_length, "min_length", 1)
-        if sampling not in SAMPLINGS:
-            raise ValueError(f"sampling must be one of {', '.join(map(repr, SAMPLINGS))}; got {sampling!r}")
-        self.sampling = sampling
+        self.sampling = one_of(sampling, "sampling", SAMPLINGS)
         longest = MAX_LENGTH_ALL if sampling == "all" else MAX_LENGTH
         if (isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer))
                 or not self.min_length <= max_length <= longest):
-            raise ValueError(f"max_length must be an integer from min_length={self.min_length} to {longest}"
-                             f"{' with sampling=' + repr(sampling) if sampling == 'all' else ''}; got {max_length!r}")
+            raise InvalidParameter("max_length", f"must be an integer from min_length={self.min_length} to "
+                                   f"{longest}{' with sampling=' + repr(sampling) if sampling == 'all' else ''}; "
+                                   f"got {max_length!r}")
         self.max_length = int(max_length)
         self.balanced = boolean(balanced, "balanced")
-        if coding not in CODINGS:
-            raise ValueError(f"coding must be one of {', '.join(map(repr, CODINGS))}; got {coding!r}")
-        self.coding = coding
+        self.coding = one_of(coding, "coding", CODINGS)
         if coding == "one_hot":
             self.n_in = 2
         self.tolerance = positive_number(tolerance, "tolerance")
@@ -176,9 +173,9 @@ class Tomita(Task):
         if self.balanced:
             for cls, verb in ((1, "accepts"), (0, "rejects")):
                 if self._class_total(cls) == 0:
-                    raise ValueError(f"balanced=True needs accepted and rejected strings, but grammar {self.grammar} "
-                                     f"{verb} no string of length {self.min_length}..{self.max_length}; "
-                                     f"widen min_length..max_length or set balanced=False")
+                    raise InvalidParameter("balanced", f"= True needs accepted and rejected strings, but grammar "
+                                           f"{self.grammar} {verb} no string of length {self.min_length}.."
+                                           f"{self.max_length}; widen min_length..max_length or set balanced=False")
 
     def sample_steps(self, n: int) -> int:
         return self.max_length

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from evorec.checks import boolean, integer
+from evorec.checks import InvalidParameter, boolean, integer, one_of
 from evorec.network import Architecture
 from evorec.task import check_lengths, check_nonnegative, check_positive_count, end_target_batch
 
@@ -113,9 +113,7 @@ class TwoSequence(TwoClassTask):
                  targets=VARIANT_DEFAULT, tolerance=VARIANT_DEFAULT, variant: str = "bsf94",
                  T=VARIANT_DEFAULT, length_rule=VARIANT_DEFAULT, informative_noise=VARIANT_DEFAULT,
                  target_noise_var=VARIANT_DEFAULT) -> None:
-        if not isinstance(variant, str) or variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {', '.join(map(repr, VARIANTS))}; got {variant!r}")
-        self.variant = variant
+        self.variant = one_of(variant, "variant", tuple(VARIANTS))
         default = VARIANTS[variant]
 
         def pick(name: str, value):
@@ -128,7 +126,7 @@ class TwoSequence(TwoClassTask):
         targets = pick("targets", targets)
         if not (isinstance(targets, (tuple, list)) and len(targets) == 2
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in targets)):
-            raise ValueError(f"targets must be a pair of numbers; got {targets!r}")
+            raise InvalidParameter("targets", f"must be a pair of numbers; got {targets!r}")
         self.targets = (float(targets[0]), float(targets[1]))
         self.informative_noise = boolean(pick("informative_noise", informative_noise), "informative_noise")
         self.target_noise_var = check_nonnegative(pick("target_noise_var", target_noise_var), "target_noise_var")
@@ -137,23 +135,22 @@ class TwoSequence(TwoClassTask):
         """``(T, length_rule, lengths)`` after the precedence rules (see the class docstring)."""
         given_lengths, given_T = lengths is not VARIANT_DEFAULT, T is not VARIANT_DEFAULT
         rule = default["length_rule"] if length_rule is VARIANT_DEFAULT else length_rule
-        if rule not in LENGTH_RULES:
-            raise ValueError(f"length_rule must be 'bsf94' or 'lstm97'; got {length_rule!r}")
+        one_of(rule, "length_rule", LENGTH_RULES)
         if given_lengths:
             lengths = check_lengths(lengths, minimum=self.N + 1)
         if not given_T and (given_lengths or self.variant == "bsf94"):
             if length_rule is not VARIANT_DEFAULT:
-                raise ValueError(f"length_rule applies only with T; give T, or leave length_rule out "
-                                 f"(got length_rule={length_rule!r} without T)")
+                raise InvalidParameter("length_rule", f"applies only with T; give T, or leave length_rule out "
+                                       f"(got length_rule={length_rule!r} without T)")
             return None, None, lengths if given_lengths else RG_LENGTHS
         T = integer(LSTM97_T if not given_T else T, "T", 1)
         from_T = lengths_for(T, rule)
         if from_T[0] < self.N + 1:
-            raise ValueError(f"T must give lengths of at least N + 1 = {self.N + 1}; T={T} with length_rule "
-                             f"{rule!r} gives {from_T[0]}..{from_T[1]}")
+            raise InvalidParameter("T", f"must give lengths of at least N + 1 = {self.N + 1}; T={T} with "
+                                   f"length_rule {rule!r} gives {from_T[0]}..{from_T[1]}")
         if given_lengths and lengths != from_T:
-            raise ValueError(f"lengths must agree with T when both are given: lengths={lengths} but T={T} "
-                             f"with length_rule {rule!r} gives {from_T}; give one of them")
+            raise InvalidParameter("lengths", f"must agree with T when both are given: lengths={lengths} but "
+                                   f"T={T} with length_rule {rule!r} gives {from_T}; give one of them")
         return T, rule, from_T
 
     def default_architecture(self) -> Architecture:

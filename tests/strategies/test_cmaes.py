@@ -82,7 +82,7 @@ def test_numpys_global_random_state_is_untouched():
     before = np.random.get_state()  # noqa: NPY002
     strategy = _strategy(seed=1, sigma0=1.0, patience=3, restarts=2)
     _drive(strategy, _ellipsoid, 60)  # with restarts, which draw new centroids
-    assert strategy.restarts > 0
+    assert strategy.restarts_done > 0
     after = np.random.get_state()  # noqa: NPY002
     assert before[0] == after[0] and np.array_equal(before[1], after[1]) and before[2:] == after[2:]
 
@@ -118,9 +118,9 @@ def test_a_stalled_run_restarts_with_twice_the_population_from_a_new_centroid():
     flat = lambda x: np.ones(len(x))  # noqa: E731 - no progress at all: the run stalls
     _drive(strategy, flat, 3)
     first_centroid = strategy.distribution[0]
-    assert strategy.restarts == 0
+    assert strategy.restarts_done == 0
     _drive(strategy, flat, 1)  # the 4th generation without progress (the first one set the run's best)
-    assert strategy.restarts == 1 and strategy.lambda_ == 20
+    assert strategy.restarts_done == 1 and strategy.lambda_ == 20
     assert len(strategy.ask()) == 20
     centroid, sigma, C = strategy.distribution
     assert not np.allclose(centroid, first_centroid) and sigma == strategy.sigma0
@@ -134,7 +134,7 @@ def test_without_restarts_left_a_stalled_search_is_done(restarts, runs):
     while not strategy.done:
         strategy.tell(strategy.ask(), np.zeros(strategy.lambda_))
         generations += 1
-    assert strategy.restarts == runs - 1 and generations == 3 * runs
+    assert strategy.restarts_done == runs - 1 and generations == 3 * runs
 
 
 def test_a_collapsed_step_size_counts_as_a_stall():
@@ -184,14 +184,14 @@ def test_state_round_trips_through_json_to_the_identical_next_ask(generations):
         np.testing.assert_array_equal(a, b)
         strategy.tell(a, _rosenbrock(a))
         copy.tell(b, _rosenbrock(b))
-    assert copy.restarts == strategy.restarts
+    assert copy.restarts_done == strategy.restarts_done
     assert json.dumps(copy.state) == json.dumps(strategy.state)
 
 
 def test_state_round_trip_after_a_restart():
     strategy = _strategy(seed=12, patience=2, restarts=True)
     _drive(strategy, lambda x: np.ones(len(x)), 4)
-    assert strategy.restarts == 1
+    assert strategy.restarts_done == 1
     copy = _strategy(seed=0, patience=2, restarts=True)
     copy.load_state(json.loads(json.dumps(strategy.state)))
     assert copy.lambda_ == 20

@@ -73,7 +73,7 @@ def test_lstm_lowers_the_training_loss_and_counts_as_bptt(two_sequence):
 
 
 def test_lstm_evaluation_scores_the_lstm_outputs_with_the_problems_fitness_and_criterion(two_sequence):
-    strategy = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(2), init_scale=1.0)
+    strategy = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(2), init_range=1.0)
     strategy.bind(two_sequence)
     params = np.stack([strategy.model.init(np.random.default_rng(k), 1.0) for k in range(3)])
     params[2, 0] = np.nan
@@ -105,7 +105,7 @@ def test_lstm_initial_gate_biases_are_staggered_by_default(two_sequence):
                                           ({"forget_gate": "yes"}, "forget_gate"),
                                           ({"gate_biases": "lstm97"}, "gate_biases"),
                                           ({"gate_biases": [-1.0]}, "gate_biases"),
-                                          ({"init_scale": 0}, "init_range"), ({"lr": -1}, "lr"),
+                                          ({"init_range": 0}, "init_range"), ({"lr": -1}, "lr"),
                                           ({"optimizer": "rmsprop"}, "optimizer"), ({"loss": "hinge"}, "loss"),
                                           ({"check_every": 0}, "check_every"), ({"clip": 0}, "clip")])
 def test_lstm_bad_parameters_are_named(params, name):
