@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .params import HasParams
 
-class Fitness:
+
+class Fitness(HasParams):
     """A loss over the scored entries; lower is better and 0 is perfect.
 
     Attributes
@@ -53,7 +55,8 @@ class Fitness:
         return self.worst
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}()"
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({params})"
 
 
 class Criterion:

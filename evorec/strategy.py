@@ -12,11 +12,12 @@ import numpy as np
 
 from .evaluate import Evaluation
 from .network import Architecture, Population
+from .params import HasParams
 from .problem import Problem
 from .registry import STRATEGIES
 
 
-class Strategy:
+class Strategy(HasParams):
     """Base class of search strategies.
 
     A strategy proposes candidates with :meth:`ask` (flat free-parameter vectors of shape
@@ -45,6 +46,7 @@ class Strategy:
     """
 
     early_exit: bool = False
+    context_parameters = ("space", "rng")
     #: Whether candidates are evorec networks of ``space`` (flat free-parameter vectors or a
     #: Population).  Strategies that propose other models (the LSTM baseline) set it False and
     #: override :meth:`evaluate`.

@@ -7,10 +7,11 @@ import numpy as np
 from .batch import SequenceBatch
 from .checks import InvalidParameter, integer, nonnegative_number
 from .network import Architecture
+from .params import HasParams
 from .scoring import Criterion
 
 
-class Task:
+class Task(HasParams):
     """A sequence task: sizes, data generator, and the paper's defaults for scoring it.
 
     Subclasses set ``name``, ``n_in`` and ``n_out`` and implement :meth:`sample`,

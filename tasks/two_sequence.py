@@ -10,17 +10,7 @@ from evorec.task import check_lengths, check_nonnegative, check_positive_count, 
 
 from .base import TwoClassTask
 
-
-class _VariantDefault:
-    """Marks a parameter left at its variant's default (so that None stays an error)."""
-
-    def __repr__(self) -> str:
-        return "<variant default>"
-
-
-VARIANT_DEFAULT = _VariantDefault()
-
-#: Per-variant defaults of the parameters that depend on the variant.
+#: The variants as plain presets: the values their parameters take when left at None.
 VARIANTS = {
     "bsf94": {"N": 1, "targets": (1.0, 0.0), "tolerance": 0.1, "length_rule": "bsf94",
               "informative_noise": False, "target_noise_var": 0.0},
@@ -68,7 +58,8 @@ class TwoSequence(TwoClassTask):
       and training see) and its ``criterion_targets`` the noise-free targets (what the
       success criterion compares with).
 
-    Every parameter shown as ``<variant default>`` takes the variant's value when left out.
+    Every parameter whose default is None takes the variant's value (``VARIANTS``) when left
+    at None.
 
     Parameters
     ----------
@@ -109,15 +100,15 @@ class TwoSequence(TwoClassTask):
     n_in = 1
     n_out = 1
 
-    def __init__(self, lengths=VARIANT_DEFAULT, N=VARIANT_DEFAULT, noise_var: float = 0.2,
-                 targets=VARIANT_DEFAULT, tolerance=VARIANT_DEFAULT, variant: str = "bsf94",
-                 T=VARIANT_DEFAULT, length_rule=VARIANT_DEFAULT, informative_noise=VARIANT_DEFAULT,
-                 target_noise_var=VARIANT_DEFAULT) -> None:
+    def __init__(self, lengths: int | tuple[int, int] | None = None, N: int | None = None, noise_var: float = 0.2,
+                 targets: tuple[float, float] | None = None, tolerance: float | None = None,
+                 variant: str = "bsf94", T: int | None = None, length_rule: str | None = None,
+                 informative_noise: bool | None = None, target_noise_var: float | None = None) -> None:
         self.variant = one_of(variant, "variant", tuple(VARIANTS))
         default = VARIANTS[variant]
 
         def pick(name: str, value):
-            return default[name] if value is VARIANT_DEFAULT else value
+            return default[name] if value is None else value
 
         self.N = check_positive_count(pick("N", N), "N")
         self.T, self.length_rule, lengths = self._resolve_lengths(lengths, T, length_rule, default)
@@ -133,13 +124,13 @@ class TwoSequence(TwoClassTask):
 
     def _resolve_lengths(self, lengths, T, length_rule, default) -> tuple[int | None, str | None, object]:
         """``(T, length_rule, lengths)`` after the precedence rules (see the class docstring)."""
-        given_lengths, given_T = lengths is not VARIANT_DEFAULT, T is not VARIANT_DEFAULT
-        rule = default["length_rule"] if length_rule is VARIANT_DEFAULT else length_rule
+        given_lengths, given_T = lengths is not None, T is not None
+        rule = default["length_rule"] if length_rule is None else length_rule
         one_of(rule, "length_rule", LENGTH_RULES)
         if given_lengths:
             lengths = check_lengths(lengths, minimum=self.N + 1)
         if not given_T and (given_lengths or self.variant == "bsf94"):
-            if length_rule is not VARIANT_DEFAULT:
+            if length_rule is not None:
                 raise InvalidParameter("length_rule", f"applies only with T; give T, or leave length_rule out "
                                        f"(got length_rule={length_rule!r} without T)")
             return None, None, lengths if given_lengths else RG_LENGTHS

@@ -76,7 +76,7 @@ def test_shortest_allowed_length_is_n_plus_one():
     assert np.all(batch.lengths == 4)
 
 
-@pytest.mark.parametrize("N", [0, -1, 1.5, True, None, "3"])
+@pytest.mark.parametrize("N", [0, -1, 1.5, True, "3"])
 def test_bad_n(N):
     with pytest.raises(ValueError, match=r"\bN\b"):
         evorec.make_task("two_sequence", N=N, lengths=(10, 20))
@@ -280,7 +280,6 @@ def test_lstm97_variants_keep_balanced_shuffled_classes(variant):
     ({"variant": None}, "variant"),
     ({"variant": ["3a"]}, "variant"),
     ({"variant": "3a", "T": 0}, r"\bT\b"),
-    ({"variant": "3a", "T": None}, r"\bT\b"),
     ({"variant": "3a", "T": 100.0}, r"\bT\b"),
     ({"variant": "3a", "T": 3}, r"\bT\b"),                           # shorter than N + 1 = 4
     ({"T": 7, "N": 3}, r"\bT\b"),                                     # bsf94 rule: 3..7
@@ -289,10 +288,8 @@ def test_lstm97_variants_keep_balanced_shuffled_classes(variant):
     ({"length_rule": "bsf94"}, "length_rule"),
     ({"variant": "3a", "T": 100, "lengths": (100, 120)}, "lengths"),  # both, inconsistent
     ({"T": 100, "lengths": (100, 110)}, "lengths"),
-    ({"variant": "3a", "lengths": None}, "lengths"),
     ({"variant": "3b", "informative_noise": "yes"}, "informative_noise"),
     ({"variant": "3c", "target_noise_var": -0.1}, "target_noise_var"),
-    ({"variant": "3c", "target_noise_var": None}, "target_noise_var"),
     ({"variant": "3c", "N": 0}, r"\bN\b"),
     ({"variant": "3c", "tolerance": 0}, "tolerance"),
     ({"variant": "3c", "targets": (0.2,)}, "targets"),
@@ -325,3 +322,18 @@ def test_criterion_targets_must_match_the_targets_shape():
     with pytest.raises(ValueError, match="criterion_targets"):
         type(batch)(batch.inputs, batch.targets, batch.target_mask, batch.lengths, batch.labels,
                     batch.criterion_targets[:, :-1])
+
+
+@pytest.mark.parametrize("variant", ["bsf94", "3a", "3b", "3c"])
+def test_none_takes_the_variants_value_and_draws_the_same_sequences(variant):
+    # The variants are plain presets: a parameter given as None is the preset's value, exactly
+    # as if left out, and a task rebuilt from get_params() draws the same sequences.
+    names = ("lengths", "N", "targets", "tolerance", "T", "length_rule", "informative_noise", "target_noise_var")
+    left_out = evorec.make_task("two_sequence", variant=variant)
+    as_none = evorec.make_task("two_sequence", variant=variant, **dict.fromkeys(names))
+    rebuilt = evorec.make_task("two_sequence", **left_out.get_params())
+    assert as_none.get_params() == left_out.get_params() == rebuilt.get_params()
+    batches = [task.sample(20, np.random.default_rng(3)) for task in (left_out, as_none, rebuilt)]
+    for batch in batches[1:]:
+        np.testing.assert_array_equal(batch.inputs, batches[0].inputs)
+        np.testing.assert_array_equal(batch.targets, batches[0].targets)
