@@ -15,7 +15,7 @@ from pathlib import Path
 from . import __version__
 from .config import BACKENDS, DEFAULT_MAX_RUNS, ConfigError, load
 from .registry import FITNESS, STRATEGIES, TASKS, parameters
-from .report import text_table, write_summary
+from .report import summarise, text_table
 
 KINDS = {"strategies": STRATEGIES, "tasks": TASKS, "fitness": FITNESS}
 EXIT_OK, EXIT_RUNS_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED = 0, 1, 2, 130, 141
@@ -99,8 +99,8 @@ def _run(args: argparse.Namespace) -> int:
             bar.close()
     for problem in outcome.problems:
         print(f"evorec: warning: {problem}", file=sys.stderr)
-    rows, _ = write_summary(outcome.folder, [spec.run_id for spec in experiment.runs], title=experiment.name)
-    print(text_table(rows))
+    summary = summarise(outcome.folder, [spec.run_id for spec in experiment.runs], title=experiment.name)
+    print(text_table(summary.rows))
     print(f"\nresults: {outcome.folder}/runs.jsonl; summary: {outcome.folder}/summary.md, summary.csv")
     if outcome.failed:
         print(f"evorec: {outcome.failed} run(s) failed; see their 'error' in runs.jsonl", file=sys.stderr)
@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     from .published import DEFAULT_FILE, load_published
-    from .report import summarise, write_report
+    from .report import write_report
 
     folder = Path(args.folder)
     if not any((folder / name).exists() for name in ("runs.jsonl", "runs.jsonl.gz")):

@@ -91,13 +91,6 @@ class Experiment:
     locator: Locator | None = field(default=None, repr=False)
 
     @property
-    def grid(self) -> dict[str, list[Any]]:
-        """The grid when the file gives one mapping (an empty mapping without a grid)."""
-        if len(self.grids) > 1:
-            raise ValueError("this experiment has a list of grids; use .grids")
-        return self.grids[0] if self.grids else {}
-
-    @property
     def n_cells(self) -> int:
         """Grid cells: the sum over the grids of the product of their list lengths."""
         return sum(math.prod(len(values) for values in grid.values()) for grid in self.grids) or 1

@@ -156,16 +156,6 @@ def summarise(folder: str | os.PathLike, run_ids: list[str] | None = None, title
     return Summary(folder, name, rows, runs, problems, used)
 
 
-def write_summary(folder: str | os.PathLike, run_ids: list[str] | None = None, title: str | None = None,
-                  published: list[PublishedFigure] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
-    """Summarise ``folder/runs.jsonl`` into ``summary.csv`` and ``summary.md`` (see :func:`summarise`).
-
-    Returns the summary rows and the problems met while reading the store.
-    """
-    summary = summarise(folder, run_ids, title, published)
-    return summary.rows, summary.problems
-
-
 def _sources(figures: list[PublishedFigure]) -> str:
     if not figures:
         return ""

@@ -119,8 +119,6 @@ class MultiGridSearch(Strategy):
         """Move to the batch's best candidate if it improves on the center; else count failures."""
         super().tell(candidates, losses)
         losses = clean_losses(losses)
-        if len(losses) == 0:
-            return
         best = int(np.argmin(losses))
         gain = self._center_loss - losses[best]
         if not self._started or gain > 0:

@@ -37,11 +37,6 @@ EXPECT = re.compile(r"^# expect: line (?P<line>\d+), field (?P<field>\S+)(?:, me
 COMMAND = re.compile(r"^# command: (?P<command>\w+)$")
 POSITION = re.compile(r"^:(?P<line>\d+):(?P<column>\d+): (?P<field>\S+): (?P<message>.+)$")
 
-# Product bugs found by these tests were fixed; an entry here would mark the tests of one broken
-# file that fail because of a known bug: "report", "line" or "load" -> reason.
-XFAIL: dict[str, dict[str, str]] = {}
-
-
 # ------------------------------------------------------------------------ broken files
 def _header(path: Path) -> dict[str, str]:
     """What a broken file's header comment expects: line, field, message, command."""
@@ -62,14 +57,12 @@ def _header(path: Path) -> dict[str, str]:
 BROKEN_FILES = sorted(BROKEN.glob("*.yaml"))
 
 
-def _cases(check: str, command: str | None = None) -> list:
+def _cases(command: str | None = None) -> list:
     cases = []
     for path in BROKEN_FILES:
         if command is not None and _header(path)["command"] != command:
             continue
-        reason = XFAIL.get(path.name, {}).get(check)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        cases.append(pytest.param(path, id=path.stem, marks=marks))
+        cases.append(pytest.param(path, id=path.stem))
     return cases
 
 
@@ -107,7 +100,7 @@ def test_there_are_enough_broken_files():
     assert any(_header(p)["command"] == "run" for p in BROKEN_FILES)
 
 
-@pytest.mark.parametrize("path", _cases("report"))
+@pytest.mark.parametrize("path", _cases())
 def test_broken_file_is_reported_cleanly(path, cli_results):
     """Exit 2; only ``evorec: error:`` lines on stderr, no traceback; file, field and message named."""
     header = _header(path)
@@ -123,7 +116,7 @@ def test_broken_file_is_reported_cleanly(path, cli_results):
     assert header["message"] in match["message"], lines[0]
 
 
-@pytest.mark.parametrize("path", _cases("line"))
+@pytest.mark.parametrize("path", _cases())
 def test_broken_file_error_points_at_the_mistake(path, cli_results):
     result = cli_results[path.name]
     assert result.returncode == 2, result.stderr
@@ -132,7 +125,7 @@ def test_broken_file_error_points_at_the_mistake(path, cli_results):
     assert int(match["column"]) >= 1
 
 
-@pytest.mark.parametrize("path", _cases("load", command="validate"))
+@pytest.mark.parametrize("path", _cases(command="validate"))
 def test_load_raises_config_error_for_broken_file(path):
     """In process, ``load`` raises ConfigError (and nothing else) with located error lines."""
     with pytest.raises(ConfigError) as raised:
@@ -167,7 +160,7 @@ def test_missing_file_is_bad_input(tmp_path, capsys):
 def test_grid_over_lengths_expands_to_cells_x_strategies_x_seeds():
     experiment = load(VALID / "grid_lengths.yaml")
     assert experiment.seeds == [0, 1, 2]
-    assert experiment.grid == {"task.params.lengths": [[5, 10], [10, 20], [20, 30]]}
+    assert experiment.grids == [{"task.params.lengths": [[5, 10], [10, 20], [20, 30]]}]
     assert len(experiment.runs) == 3 * 2 * 3
     assert len({spec.run_id for spec in experiment.runs}) == len(experiment.runs)
     assert {spec.label for spec in experiment.runs} == {"guessing", "rg-r1"}
@@ -204,8 +197,6 @@ def test_a_list_of_grids_is_the_union_of_their_cells():
     latch = [spec for spec in experiment.runs if spec.task["name"] == "latch"]
     assert sorted(spec.task["params"]["variant"] for spec in latch) == ["I", "I", "II", "II"]
     assert all(spec.architecture is None for spec in latch)  # the first grid leaves it at the default
-    with pytest.raises(ValueError, match="grids"):
-        _ = experiment.grid
 
 
 def test_seeds_as_list_without_grid():
