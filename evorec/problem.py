@@ -12,7 +12,7 @@ from .evaluate import DEFAULT_MEMORY_BUDGET, Evaluation, evaluate
 from .network import Architecture, Population
 from .registry import make_fitness, make_task
 from .scoring import Criterion, Fitness
-from .task import Task, check_positive_count
+from .task import ClosedLoopTask, Task, check_positive_count
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,7 +63,7 @@ class Problem:
         """Score candidates on the training set (``data="train"``) or the test set."""
         if data not in ("train", "test"):
             raise ValueError(f"data must be 'train' or 'test'; got {data!r}")
-        if self.task.closed_loop:
+        if isinstance(self.task, ClosedLoopTask):
             return self.task.evaluate(self.population(candidates), getattr(self, data), self.fitness,
                                       self.criterion, early_exit=early_exit, memory_budget=self.memory_budget,
                                       n_jobs=self.n_jobs)

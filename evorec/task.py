@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from .batch import SequenceBatch
 from .checks import InvalidParameter, integer, nonnegative_number
-from .network import Architecture
+from .evaluate import DEFAULT_MEMORY_BUDGET, Evaluation
+from .network import Architecture, Population
 from .params import HasParams
-from .scoring import Criterion
+from .scoring import Criterion, Fitness
 
 
 class Task(HasParams):
@@ -17,12 +20,8 @@ class Task(HasParams):
     Subclasses set ``name``, ``n_in`` and ``n_out`` and implement :meth:`sample`,
     :meth:`default_architecture` and :meth:`criterion`.
 
-    A *closed-loop* task (an agent whose outputs decide its next inputs, like the ant) sets
-    ``closed_loop = True`` and implements ``evaluate(population, batch, fitness, criterion, *,
-    early_exit, memory_budget, n_jobs) -> Evaluation``, driving the networks itself with
-    :class:`evorec.stepper.Stepper`; :meth:`evorec.problem.Problem.evaluate` calls it instead
-    of the sequence evaluator.  Its ``sample`` still returns a SequenceBatch describing the
-    episodes (their lengths and the scored targets).
+    A *closed-loop* task (an agent whose outputs decide its next inputs, like the ant) derives
+    from :class:`ClosedLoopTask` instead.
     """
 
     name: str = ""
@@ -30,8 +29,8 @@ class Task(HasParams):
     n_out: int = 0
     #: Registered name of the fitness function used when an experiment names none.
     default_fitness: str = "mse"
-    #: True for tasks whose inputs depend on the networks' outputs (see the class docstring).
-    closed_loop: bool = False
+    #: True for tasks whose inputs depend on the networks' outputs (:class:`ClosedLoopTask`).
+    closed_loop: ClassVar[bool] = False
 
     def sample(self, n: int, rng: np.random.Generator) -> SequenceBatch:
         """Draw ``n`` sequences as the source paper defines them."""
@@ -67,6 +66,29 @@ class Task(HasParams):
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
         return f"{type(self).__name__}({params})"
+
+
+class ClosedLoopTask(Task):
+    """A task whose inputs depend on the networks' outputs: an agent in an environment.
+
+    The sequence evaluator cannot run it, since the inputs are not known in advance: the task
+    drives the networks itself (with :class:`evorec.stepper.Stepper`, one step per call) in
+    :meth:`evaluate`, which :meth:`evorec.problem.Problem.evaluate` calls instead of the
+    sequence evaluator.  Its :meth:`sample` still returns a SequenceBatch describing the
+    episodes: their lengths and the scored targets (what an episode's score is compared with,
+    so the targets' last axis is the score's, not the networks' outputs).
+    """
+
+    closed_loop: ClassVar[bool] = True
+
+    def evaluate(self, population: Population, batch: SequenceBatch, fitness: Fitness, criterion: Criterion,
+                 *, early_exit: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET,
+                 n_jobs: int = 1) -> Evaluation:
+        """Run every network of ``population`` through ``batch``'s episodes and score them.
+
+        The arguments and the returned Evaluation are those of :func:`evorec.evaluate`.
+        """
+        raise NotImplementedError
 
 
 def check_lengths(lengths: int | tuple[int, int] | list[int], minimum: int = 1) -> tuple[int, int]:

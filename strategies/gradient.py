@@ -21,6 +21,7 @@ from evorec.network import Architecture, Population
 from evorec.problem import Problem
 from evorec.rnn import LOSSES, LSTM, SGD, Adam, clip_norm, loss_and_grad
 from evorec.strategy import Strategy
+from evorec.task import ClosedLoopTask
 
 OPTIMISERS = ("adam", "sgd")
 
@@ -84,7 +85,7 @@ class BPTT(Strategy):
         self._problem: Problem | None = None
 
     def bind(self, problem: Problem) -> None:
-        if problem.task.closed_loop:
+        if isinstance(problem.task, ClosedLoopTask):
             raise ValueError(f"{type(self).__name__} trains on given sequences and cannot run the closed-loop "
                              f"task {problem.task.name!r}; use a gradient-free strategy")
         self._problem = problem

@@ -12,7 +12,7 @@ from evorec.evaluate import DEFAULT_MEMORY_BUDGET, Evaluation, score_outputs
 from evorec.network import Architecture, Population
 from evorec.scoring import Criterion, Fitness
 from evorec.stepper import Stepper
-from evorec.task import Task, check_positive_count, end_target_batch
+from evorec.task import ClosedLoopTask, check_positive_count, end_target_batch
 
 from .fitness import WithinTolerance
 
@@ -39,7 +39,7 @@ def load_trail(name: str = "santafe") -> tuple[np.ndarray, tuple[int, int]]:
     return grid, starts[0]
 
 
-class Ant(Task):
+class Ant(ClosedLoopTask):
     """The artificial ant on the Santa Fe trail: eat the 89 food cells within a step limit.
 
     A 32 x 32 toroidal grid (docs/literature.md, "Ant problem"; GNARL, Angeline et al. 1994,
@@ -80,7 +80,6 @@ class Ant(Task):
     n_in = 2
     n_out = 4
     default_fitness = "food_missed"
-    closed_loop = True
 
     def __init__(self, max_steps: int = 200, trail: str = "santafe") -> None:
         self.max_steps = check_positive_count(max_steps, "max_steps")

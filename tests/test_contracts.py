@@ -14,6 +14,7 @@ from evorec import FITNESS, STRATEGIES, TASKS, Budget, Population, make_problem,
 from evorec.checks import InvalidParameter
 from evorec.registry import UnknownParameter
 from evorec.scoring import Criterion
+from evorec.task import ClosedLoopTask
 
 #: Small settings per task, so that every check runs in a fraction of a second.
 SMALL_TASKS = {
@@ -151,3 +152,11 @@ def test_a_strategys_state_is_plain_json(name):
     stopped = search(name, problem, Budget(evaluations=120), seed=1, stop_after=1, **SMALL_STRATEGIES[name])
     assert stopped.stopped
     assert json.loads(json.dumps(stopped.state, allow_nan=False)) == stopped.state
+
+
+@pytest.mark.parametrize("name", TASKS.names())
+def test_closed_loop_tasks_derive_from_closed_loop_task_and_drive_the_networks(name):
+    task = small_task(name)
+    assert task.closed_loop == isinstance(task, ClosedLoopTask)
+    if task.closed_loop:  # the problem hands the population to the task, not to the evaluator
+        assert type(task).evaluate is not ClosedLoopTask.evaluate
