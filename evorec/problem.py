@@ -9,6 +9,7 @@ import numpy as np
 
 from .batch import SequenceBatch
 from .evaluate import DEFAULT_MEMORY_BUDGET, Evaluation, evaluate
+from .model import Model
 from .network import Architecture, Population
 from .registry import make_fitness, make_task
 from .scoring import Criterion, Fitness
@@ -59,10 +60,26 @@ class Problem:
         return Population.from_params(self.architecture, candidates)
 
     def evaluate(self, candidates: np.ndarray | Population, data: str = "train",
-                 early_exit: bool = False) -> Evaluation:
-        """Score candidates on the training set (``data="train"``) or the test set."""
+                 early_exit: bool = False, model: Model | None = None) -> Evaluation:
+        """Score candidates on the training set (``data="train"``) or the test set.
+
+        Parameters
+        ----------
+        candidates : ndarray or Population
+            Networks of :attr:`architecture` (flat free-parameter rows or a Population), or,
+            with ``model``, rows of that model's parameters.
+        data : {"train", "test"}
+        early_exit : bool
+            Stop computing a candidate at its first wrong sequence (see :func:`evorec.evaluate`).
+        model : Model, optional
+            The model the candidates parameterise, when they are not evorec networks.
+        """
         if data not in ("train", "test"):
             raise ValueError(f"data must be 'train' or 'test'; got {data!r}")
+        if model is not None:
+            rows = np.asarray(candidates, dtype=float).reshape(-1, model.n_params)
+            return model.evaluate(rows, getattr(self, data), self.fitness, self.criterion, early_exit=early_exit,
+                                  memory_budget=self.memory_budget, n_jobs=self.n_jobs)
         if isinstance(self.task, ClosedLoopTask):
             return self.task.evaluate(self.population(candidates), getattr(self, data), self.fitness,
                                       self.criterion, early_exit=early_exit, memory_budget=self.memory_budget,

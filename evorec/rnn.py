@@ -26,7 +26,9 @@ import numpy as np
 
 from evorec.batch import SequenceBatch
 from evorec.checks import array_size
+from evorec.evaluate import DEFAULT_MEMORY_BUDGET, Evaluation, score_outputs
 from evorec.network import Architecture
+from evorec.scoring import Criterion, Fitness
 from evorec.task import running_mask
 
 LOSSES = ("mse", "cross_entropy")
@@ -412,6 +414,26 @@ class LSTM:
         batch = SequenceBatch(inputs, np.zeros((B, T, self.n_out)), alive, lengths)
         y = self._run(self.unpack(params), batch)["y"]
         return np.where(alive[:, :, None], y, np.nan)
+
+    def evaluate(self, candidates: np.ndarray, batch: SequenceBatch, fitness: Fitness, criterion: Criterion, *,
+                 early_exit: bool = False, memory_budget: int = DEFAULT_MEMORY_BUDGET,
+                 n_jobs: int = 1) -> Evaluation:
+        """Score parameter vectors (rows of ``candidates``) on ``batch`` as the evaluator scores
+        networks (:class:`evorec.model.Model`).
+
+        Every candidate runs every sequence (``early_exit``, ``memory_budget`` and ``n_jobs``
+        are not used), so each costs the batch's sequences and the sum of its lengths in steps.
+        """
+        params = np.asarray(candidates, dtype=float).reshape(-1, self.n_params)
+        targets, sequence, step = batch.scored_targets()
+        with np.errstate(over="ignore", invalid="ignore"):
+            outputs = np.stack([self.forward(p, batch.inputs, batch.lengths)[sequence, step] for p in params])
+        P, B = len(params), batch.n_sequences
+        seen, complete = np.ones(outputs.shape[:2], dtype=bool), np.ones(P, dtype=bool)
+        loss, wrong, solved, complete = score_outputs(outputs, seen, complete, targets, sequence, B, fitness,
+                                                      criterion, batch.scored_criterion_targets())
+        return Evaluation(loss, wrong, solved, complete, np.full(P, B, dtype=np.int64),
+                          np.full(P, int(batch.lengths.sum()), dtype=np.int64), B)
 
     def loss_and_grad(self, params: np.ndarray, batch: SequenceBatch, loss: str = "mse") -> tuple[float, np.ndarray]:
         """Loss on a batch and its gradient (full BPTT) with respect to ``params``.
