@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .checks import InvalidParameter
+from .codec import TAG_MARK
 from .evaluate import DEFAULT_MEMORY_BUDGET
 from .fielderrors import ConfigError, FieldErrors, FieldPath, Locator, check_unknown_keys, suggest
 from .network import Architecture
@@ -136,6 +137,8 @@ def load(path: str | os.PathLike, max_runs: int = DEFAULT_MAX_RUNS) -> Experimen
 
 
 def _validate(doc: dict[str, Any], filename: str, errors: FieldErrors, max_runs: int = DEFAULT_MAX_RUNS) -> Experiment:
+    _check_keys(doc, (), errors)
+    errors.raise_if_any()
     check_unknown_keys(doc, (), TOP_LEVEL, errors)
     for key in ("name", "task", "budget", "strategies"):
         if key not in doc:
@@ -159,6 +162,23 @@ def _validate(doc: dict[str, Any], filename: str, errors: FieldErrors, max_runs:
     experiment = Experiment(name, filename, seed, seeds, doc, grids, parallel, output, locator=errors.locator)
     experiment.runs = _expand(experiment, errors, max_runs)
     return experiment
+
+
+def _check_keys(value: Any, path: FieldPath, errors: FieldErrors) -> None:
+    """Every mapping key is a string that does not start with ``$``: run records carry the
+    file's values, and the results store (:mod:`evorec.codec`) writes no other keys."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = path + (str(key),)
+            if not isinstance(key, str):
+                errors.add(where, f"keys must be strings; got {key!r} (quote it: '{key}')", key=True)
+            elif key.startswith(TAG_MARK):
+                errors.add(where, f"keys must not start with {TAG_MARK!r} (it marks the results store's tags)",
+                           key=True)
+            _check_keys(item, where, errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_keys(item, path + (index,), errors)
 
 
 def _is_int(value: Any) -> bool:

@@ -25,6 +25,7 @@ import yaml
 from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from .codec import encode
 from .config import PRESETS, ConfigError, Experiment, RunSpec, params_from_yaml
 from .folderlock import LOCK_FILE, FolderLock
 from .problem import make_problem
@@ -98,6 +99,7 @@ def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
                                          np.random.default_rng(search_seq), **params_from_yaml(spec.strategy["params"]))
             result = search(strategy, problem, Budget(**spec.budget))
         outcome = result.to_dict()
+        encode(outcome)  # what the store cannot write (a plugin's describe()) fails this run, not the experiment
         outcome.pop("strategy")
         outcome.pop("seed")
         network = {name: outcome.pop(f"best_{name}") for name in ("W_h", "W_y", "mask_h", "mask_y")}

@@ -296,7 +296,7 @@ def step_values(history: list[list[Any]], grid: np.ndarray, scale: float = 1.0, 
     Parameters
     ----------
     history : list of [evaluations, best_loss]
-        ``best_loss`` None stands for an infinite loss.
+        ``best_loss`` None (stores written before :mod:`evorec.codec`) stands for an infinite loss.
     grid : ndarray
         Points of the cost axis.
     scale : float

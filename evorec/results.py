@@ -5,6 +5,12 @@ so a crash or a kill loses at most the line being written.  Reading reports a tr
 unreadable line and ignores it; :meth:`ResultsStore.repair` (which ``evorec run`` calls
 before it starts) moves such lines into ``runs.jsonl.unreadable-STAMP`` and rewrites the
 store atomically without them, so their runs are done again and nothing is lost or repeated.
+
+Records are written with :func:`evorec.codec.encode` and read with :func:`evorec.codec.decode`:
+a NaN or infinite number (a best loss, a history entry) comes back as it was, and finite ones
+are written as plain JSON numbers.  Stores written before the codec hold ``null`` for every
+non-finite number; they read as they were written (``None``), and summaries treat ``None``
+and non-finite values alike.
 """
 
 from __future__ import annotations
@@ -20,27 +26,12 @@ from typing import Any
 
 import numpy as np
 
+from .codec import decode, encode
+
 RUNS_FILE = "runs.jsonl"
 CONFIG_FILE = "experiment.yaml"
 #: Fields that hold wall-clock times: they differ between identical runs.
 TIME_FIELDS = ("seconds", "wall_seconds")
-
-
-def plain(value: Any) -> Any:
-    """JSON-ready copy: arrays as lists, numpy scalars as Python numbers, non-finite as None."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, (np.bool_, bool)):
-        return bool(value)
-    if isinstance(value, (np.integer, int)):
-        return int(value)
-    if isinstance(value, (np.floating, float)):
-        return float(value) if math.isfinite(value) else None
-    return value
 
 
 class ResultsStore:
@@ -100,7 +91,7 @@ class ResultsStore:
     def append(self, record: dict[str, Any]) -> None:
         """Add one record durably: written, flushed and fsynced before returning."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        text = json.dumps(plain(record), sort_keys=True, allow_nan=False) + "\n"
+        text = json.dumps(encode(record), sort_keys=True, allow_nan=False) + "\n"
         with open(self.path, "ab+") as handle:
             handle.seek(0, os.SEEK_END)
             if handle.tell():
@@ -120,7 +111,7 @@ def _parse(content: bytes) -> tuple[list[dict[str, Any]], list[tuple[int, str, b
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = decode(json.loads(line))
             if not (isinstance(record, dict) and isinstance(record.get("run_id"), str)
                     and record.get("status") in ("ok", "failed") and isinstance(record.get("cell"), dict)
                     and isinstance(record.get("strategy"), str)):
@@ -146,6 +137,11 @@ def _write_durably(path: Path, data: bytes) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _finite(value: Any) -> bool:
+    """A finite number (not None, which stores written before the codec hold for non-finite ones)."""
+    return value is not None and math.isfinite(value)
 
 
 def latest(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -212,7 +208,7 @@ def summarize(records: list[dict[str, Any]], run_ids: list[str] | None = None) -
             row[f"{cost}_median"] = float(np.median(values)) if values else math.nan
             row[f"{cost}_ci_low"], row[f"{cost}_ci_high"] = low, high
         row["wall_seconds_mean"] = float(np.mean([r["wall_seconds"] for r in ok])) if ok else math.nan
-        errors = [r["test_error"] for r in solved if r.get("test_error") is not None]
+        errors = [r["test_error"] for r in solved if _finite(r.get("test_error"))]
         row["test_error_mean"] = float(np.mean(errors)) if errors else math.nan
         rows.append(row)
     return rows

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
+from .codec import decode, encode
 from .evaluate import Evaluation
 from .network import Architecture, Population
 from .params import HasParams
@@ -26,7 +27,9 @@ class Strategy(HasParams):
     model (rows of an array) sets :attr:`evorec_candidates` False and scores them in its own
     :meth:`evaluate`.  The search loop owns the budget, stop
     rules and bookkeeping.  Subclasses that override :meth:`tell`, :attr:`state` or
-    :meth:`load_state` call the base version too.
+    :meth:`load_state` call the base version too.  A subclass lists the attributes a stopped
+    search must save to resume exactly in :attr:`saved`; the base class saves and restores
+    them (see :attr:`state`).
 
     Parameters
     ----------
@@ -47,6 +50,11 @@ class Strategy(HasParams):
 
     early_exit: bool = False
     context_parameters = ("space", "rng")
+    #: Names of the attributes that :attr:`state` saves and :meth:`load_state` restores as they
+    #: are; their values must be what :func:`evorec.codec.encode` takes (numbers, ``-inf`` and
+    #: NaN included, strings, numpy arrays, and lists and dicts of them).  A subclass of a
+    #: strategy that saves more extends its parent's tuple.
+    saved: tuple[str, ...] = ()
     #: Whether candidates are evorec networks of ``space`` (flat free-parameter vectors or a
     #: Population).  Strategies that propose other models (the LSTM baseline) set it False and
     #: override :meth:`evaluate`.
@@ -114,16 +122,26 @@ class Strategy(HasParams):
 
     @property
     def state(self) -> dict[str, Any]:
-        """Plain, JSON-ready data from which :meth:`load_state` restores the strategy exactly."""
-        return {"rng": self.rng.bit_generator.state, "best_loss": _finite_or_none(self.best_loss),
-                "best_candidate": encode_candidates(self.best_candidate), "worst_loss": _finite_or_none(
-                    self.worst_loss)}
+        """What :meth:`load_state` restores the strategy from exactly: the generator, the best
+        candidate and loss, and the attributes named in :attr:`saved`.
+
+        The values are as the strategy holds them (arrays, ``-inf`` and NaN included; arrays
+        may be the strategy's own, not copies): :func:`search` turns them into JSON-ready data
+        with :func:`evorec.codec.encode` at once, and :func:`evorec.codec.decode` gives them
+        back before :meth:`load_state`.  Subclasses that keep more than :attr:`saved` can hold
+        (objects of their own) add it to the base's dict.
+        """
+        return {"rng": self.rng.bit_generator.state, "best_loss": self.best_loss, "worst_loss": self.worst_loss,
+                "best_candidate": candidates_state(self.best_candidate),
+                "saved": {name: getattr(self, name) for name in self.saved}}
 
     def load_state(self, state: dict[str, Any]) -> None:
+        """Restore the strategy from a (decoded) :attr:`state`."""
         self.rng.bit_generator.state = state["rng"]
-        self.best_loss = _none_to_inf(state["best_loss"])
-        self.worst_loss = _none_to_inf(state["worst_loss"])
-        self.best_candidate = decode_candidates(state["best_candidate"], self.space)
+        self.best_loss, self.worst_loss = state["best_loss"], state["worst_loss"]
+        self.best_candidate = candidates_from_state(state["best_candidate"], self.space)
+        for name in self.saved:
+            setattr(self, name, state["saved"][name])
 
 
 def clean_losses(losses: np.ndarray) -> np.ndarray:
@@ -132,35 +150,19 @@ def clean_losses(losses: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(losses), np.inf, losses)
 
 
-def _finite_or_none(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
-def _none_to_inf(value: float | None) -> float:
-    return math.inf if value is None else float(value)
-
-
-def encode_candidates(candidates: np.ndarray | Population | None) -> dict[str, Any] | None:
-    """Plain data for flat parameter vectors or a Population (see :func:`decode_candidates`)."""
-    if candidates is None:
-        return None
+def candidates_state(candidates: np.ndarray | Population | None) -> np.ndarray | dict[str, np.ndarray] | None:
+    """Flat parameter vectors as they are, a Population as its four arrays (for a strategy's state)."""
     if isinstance(candidates, Population):
-        return {name: getattr(candidates, name).tolist() for name in ("W_h", "W_y", "mask_h", "mask_y")}
-    return {"params": np.asarray(candidates).tolist()}
+        return {name: getattr(candidates, name) for name in ("W_h", "W_y", "mask_h", "mask_y")}
+    return candidates
 
 
-def decode_candidates(data: dict[str, Any] | None, space: Architecture) -> np.ndarray | Population | None:
-    if data is None:
-        return None
-    if "params" in data:
-        params = data["params"]
-        return np.asarray(params, dtype=float).reshape(len(params), -1)
-    P = len(data["W_h"])
-    hidden, outputs = (P, space.n_hidden, space.n_units), (P, space.n_out, space.n_units)
-    shapes = {"W_h": hidden, "mask_h": hidden, "W_y": outputs, "mask_y": outputs}
-    arrays = {name: np.asarray(data[name], dtype=float).reshape(shape) for name, shape in shapes.items()}
-    return Population(space, arrays["W_h"], arrays["W_y"], arrays["mask_h"].astype(bool),
-                      arrays["mask_y"].astype(bool))
+def candidates_from_state(data: np.ndarray | dict[str, np.ndarray] | None,
+                          space: Architecture) -> np.ndarray | Population | None:
+    """The candidates of :func:`candidates_state`; a Population gets the architecture ``space``."""
+    if isinstance(data, dict):
+        return Population(space, data["W_h"], data["W_y"], data["mask_h"], data["mask_y"])
+    return data
 
 
 @dataclass(frozen=True)
@@ -215,8 +217,9 @@ class RunResult:
     ``info`` holds what a strategy reports of its own (GNARL: the best network's structure).
     ``best_W_h``, ``best_W_y`` and the masks are the best network's; they are empty when the
     strategy's candidates are not evorec networks (``lstm``: the best model is in ``info``).
-    A search interrupted by ``stop_after`` has ``stopped`` set and a ``state`` (plain data) that
-    ``search(..., resume=state)`` continues from, to the same end as an uninterrupted search.
+    A search interrupted by ``stop_after`` has ``stopped`` set and a ``state`` (JSON-ready data,
+    written by :func:`evorec.codec.encode`) that ``search(..., resume=state)`` continues from,
+    to the same end as an uninterrupted search.
     """
 
     strategy: str
@@ -290,6 +293,7 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
     strategy.bind(problem)
     loop = _Loop()
     if resume is not None:
+        resume = decode(resume)
         strategy.load_state(resume["strategy"])
         loop.load(resume["loop"], strategy.space)  # GNARL pads networks beyond the problem's size
     start = time.perf_counter() - loop.seconds
@@ -299,7 +303,7 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
         if stop_after is not None and loop.batches >= stop_after:
             loop.seconds = time.perf_counter() - start
             return _result(name, seed, problem, loop, False, None, strategy,
-                           state={"strategy": strategy.state, "loop": loop.dump()})
+                           state=encode({"strategy": strategy.state, "loop": loop.dump()}))
         candidates = strategy.ask()
         own_sequences, own_steps = strategy.take_costs()
         loop.sequences += own_sequences
@@ -343,17 +347,15 @@ class _Loop:
     history: list[tuple[int, float]] = field(default_factory=list)
 
     def dump(self) -> dict[str, Any]:
-        return {"evaluations": self.evaluations, "sequences": self.sequences, "steps": self.steps,
-                "batches": self.batches, "seconds": self.seconds, "best_loss": _finite_or_none(self.best_loss),
-                "best": encode_candidates(self.best),
-                "history": [[e, _finite_or_none(v)] for e, v in self.history]}
+        """The bookkeeping as values :func:`evorec.codec.encode` takes."""
+        return {f.name: getattr(self, f.name) for f in fields(self)} | {"best": candidates_state(self.best)}
 
     def load(self, data: dict[str, Any], space: Architecture) -> None:
-        self.evaluations, self.sequences, self.steps = data["evaluations"], data["sequences"], data["steps"]
-        self.batches, self.seconds = data["batches"], data["seconds"]
-        self.best_loss = _none_to_inf(data["best_loss"])
-        self.best = decode_candidates(data["best"], space)
-        self.history = [(e, _none_to_inf(v)) for e, v in data["history"]]
+        """Restore the bookkeeping from a (decoded) :meth:`dump`."""
+        for f in fields(self):
+            setattr(self, f.name, data[f.name])
+        self.best = candidates_from_state(data["best"], space)
+        self.history = [tuple(entry) for entry in data["history"]]  # JSON has lists only
 
 
 def _result(name: str, seed: int, problem: Problem, loop: _Loop, solved: bool,

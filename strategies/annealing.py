@@ -8,7 +8,6 @@ so that every :meth:`SimulatedAnnealing.ask` is one batch for the shared evaluat
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -317,49 +316,5 @@ class SimulatedAnnealing(Strategy):
         return unchanged & near
 
     # ------------------------------------------------------------------ state
-    _ARRAYS = ("x", "f", "v", "x_best", "f_best", "accepted", "record", "running")
-    _NUMBERS = ("T", "coordinate", "cycle", "adjustment", "temperatures", "started")
-
-    @property
-    def state(self) -> dict[str, Any]:
-        state = super().state
-        state["annealing"] = {
-            **{name: _encode(getattr(self, name)) for name in self._ARRAYS},
-            **{name: getattr(self, name) for name in self._NUMBERS},
-            "pending": None if self.pending is None else _encode(self.pending),
-        }
-        return state
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        super().load_state(state)
-        own = state["annealing"]
-        for name in self._ARRAYS:
-            dtype = {"accepted": int, "running": bool}.get(name, float)
-            setattr(self, name, _decode(own[name], dtype))
-        for name in self._NUMBERS:
-            setattr(self, name, own[name])
-        self.pending = None if own["pending"] is None else _decode(own["pending"], float)
-
-
-# ---------------------------------------------------------------------- helpers
-def _encode(array: np.ndarray) -> list:
-    """Nested lists; non-finite floats as the strings "inf", "-inf", "nan" (valid JSON, exact)."""
-    if array.dtype.kind != "f":
-        return array.tolist()
-    flat = [value if math.isfinite(value) else repr(value) for value in array.ravel().tolist()]
-    return np.array(flat, dtype=object).reshape(array.shape).tolist() if array.ndim > 1 \
-        else flat
-
-
-def _decode(data: list, dtype: type) -> np.ndarray:
-    if dtype is not float:
-        return np.asarray(data, dtype=dtype)
-    return np.asarray(data, dtype=object).astype(float)
-
-
-
-
-
-
-
-
+    saved = ("x", "f", "v", "x_best", "f_best", "accepted", "record", "running", "pending", "T", "coordinate",
+             "cycle", "adjustment", "temperatures", "started")

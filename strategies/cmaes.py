@@ -60,40 +60,11 @@ class _SeededStrategy(cma.Strategy):
         return [ind_init(a) for a in arz]
 
 
-#: The DEAP strategy's attributes that change or are derived, saved as plain data.
-_ARRAYS = ("centroid", "pc", "ps", "C", "diagD", "B", "BD", "weights")
-_FLOATS = ("sigma", "chiN", "cond", "mueff", "cc", "cs", "ccov1", "ccovmu", "damps")
-_INTS = ("dim", "lambda_", "mu", "update_count")
-
-
-def _dump_cma(strategy: cma.Strategy) -> dict[str, Any]:
-    data: dict[str, Any] = {name: np.asarray(getattr(strategy, name), dtype=float).tolist() for name in _ARRAYS}
-    # The memory layout too: numpy's dot takes a different BLAS path (and rounds differently)
-    # for a Fortran-ordered matrix, such as the eigenvectors B and BD.
-    data["fortran"] = [name for name in _ARRAYS if _is_fortran(getattr(strategy, name))]
-    data.update({name: float(getattr(strategy, name)) for name in _FLOATS})
-    data.update({name: int(getattr(strategy, name)) for name in _INTS})
-    data["params"] = dict(strategy.params)
-    return data
-
-
-def _is_fortran(array: np.ndarray) -> bool:
-    return bool(array.ndim > 1 and array.flags.f_contiguous and not array.flags.c_contiguous)
-
-
-def _load_cma(data: dict[str, Any], rng: np.random.Generator) -> _SeededStrategy:
-    strategy = _SeededStrategy(data["centroid"], data["sigma"], rng, **data["params"])
-    for name in _ARRAYS:
-        setattr(strategy, name, np.array(data[name], dtype=float, order="F" if name in data["fortran"] else "C"))
-    for name in _FLOATS:
-        setattr(strategy, name, float(data[name]))
-    for name in _INTS:
-        setattr(strategy, name, int(data[name]))
-    return strategy
-
-
-
-
+#: The DEAP strategy's attributes that change or are derived: a stopped search saves them.  The
+#: codec keeps each array's memory layout too: numpy's dot takes a different BLAS path (and
+#: rounds differently) for a Fortran-ordered matrix, such as the eigenvectors B and BD.
+_CMA_SAVED = ("centroid", "pc", "ps", "C", "diagD", "B", "BD", "weights", "sigma", "chiN", "cond", "mueff", "cc",
+              "cs", "ccov1", "ccovmu", "damps", "dim", "lambda_", "mu", "update_count")
 
 
 def _restart_limit(restarts: Any) -> float:
@@ -254,20 +225,17 @@ class CMAES(Strategy):
         return np.array(self._cma.centroid, dtype=float), float(self._cma.sigma), np.array(self._cma.C)
 
     # ------------------------------------------------------------------ state
+    saved = ("restarts_done", "_run_best", "_stalled_for", "_finished")
+
     @property
     def state(self) -> dict[str, Any]:
-        state = super().state
-        state["cmaes"] = {
-            "cma": None if self._cma is None else _dump_cma(self._cma), "restarts": self.restarts_done,
-            "run_best": self._run_best if math.isfinite(self._run_best) else None,
-            "stalled_for": self._stalled_for, "finished": self._finished}
-        return state
+        cma_ = None if self._cma is None else {name: getattr(self._cma, name) for name in (*_CMA_SAVED, "params")}
+        return super().state | {"cma": cma_}
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
-        data = state["cmaes"]
-        self._cma = None if data["cma"] is None else _load_cma(data["cma"], self.rng)
-        self.restarts_done = int(data["restarts"])
-        self._run_best = math.inf if data["run_best"] is None else float(data["run_best"])
-        self._stalled_for = int(data["stalled_for"])
-        self._finished = bool(data["finished"])
+        data, self._cma = state["cma"], None
+        if data is not None:
+            self._cma = _SeededStrategy(data["centroid"], data["sigma"], self.rng, **data["params"])
+            for name in _CMA_SAVED:
+                setattr(self._cma, name, data[name])

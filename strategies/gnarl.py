@@ -58,14 +58,6 @@ class Genome:
     def copy(self) -> Genome:
         return Genome(self.weights.copy(), self.links.copy(), self.hidden.copy())
 
-    def to_data(self) -> dict[str, list]:
-        return {"weights": self.weights.tolist(), "links": self.links.tolist(), "hidden": self.hidden.tolist()}
-
-    @classmethod
-    def from_data(cls, data: dict[str, list]) -> Genome:
-        return cls(np.asarray(data["weights"], dtype=float), np.asarray(data["links"], dtype=bool),
-                   np.asarray(data["hidden"], dtype=bool).reshape(-1))
-
 
 class GNARL(Strategy):
     """GNARL: evolve the hidden units, links and weights of recurrent networks by mutation alone.
@@ -352,29 +344,20 @@ class GNARL(Strategy):
         return {"hidden_units": int(used.sum()), "links": int(mask_h.sum() + mask_y.sum())}
 
     # --------------------------------------------------------------------- state
+    saved = ("generation", "_parent_losses")
+
     @property
     def state(self) -> dict[str, Any]:
-        state = super().state
-        state["gnarl"] = {
-            "generation": self.generation,
-            "parents": [g.to_data() for g in self._parents],
-            "parent_losses": [_json_number(v) for v in self._parent_losses],
-            "children": None if self._children is None else [g.to_data() for g in self._children],
-            "logbook": [{k: _json_number(v) for k, v in record.items()} for record in self.logbook],
-        }
-        return state
+        return super().state | {"parents": [vars(g) for g in self._parents], "logbook": list(self.logbook),
+                                "children": None if self._children is None else [vars(g) for g in self._children]}
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
-        data = state["gnarl"]
-        self.generation = int(data["generation"])
-        self._parents = [Genome.from_data(g) for g in data["parents"]]
-        self._parent_losses = np.array([math.inf if v is None else v for v in data["parent_losses"]], dtype=float)
-        children = data["children"]
-        self._children = None if children is None else [Genome.from_data(g) for g in children]
+        self._parents = [Genome(**g) for g in state["parents"]]
+        self._children = None if state["children"] is None else [Genome(**g) for g in state["children"]]
         self.logbook = _new_logbook()
-        for record in data["logbook"]:
-            self.logbook.record(**{k: math.inf if v is None else v for k, v in record.items()})
+        for record in state["logbook"]:
+            self.logbook.record(**record)
 
 
 # ------------------------------------------------------------------------- helpers
@@ -382,13 +365,6 @@ def _new_logbook() -> tools.Logbook:
     logbook = tools.Logbook()
     logbook.header = ["gen", "evals", "min", "median", "max", "hidden_units", "links"]
     return logbook
-
-
-def _json_number(value: float) -> float | int | None:
-    """A JSON-ready number; None for inf (losses are never NaN here)."""
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    return float(value) if math.isfinite(value) else None
 
 
 def _padded_architecture(space: Architecture, max_hidden: int) -> Architecture:

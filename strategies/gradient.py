@@ -125,19 +125,16 @@ class BPTT(Strategy):
         costs, self._costs = self._costs, (0, 0)
         return costs
 
+    # ------------------------------------------------------------------ state
+    saved = ("theta",)
+
     @property
     def state(self) -> dict[str, Any]:
-        optimizer = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in self.update_rule.state.items()}
-        return super().state | {"theta": None if self.theta is None else self.theta.tolist(),
-                                "optimizer": optimizer}
+        return super().state | {"optimizer": self.update_rule.state}
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
-        self.theta = None if state["theta"] is None else np.asarray(state["theta"], dtype=float)
-        self.update_rule.state = {k: np.asarray(v, dtype=float) if isinstance(v, list) else v
-                                for k, v in state["optimizer"].items()}
-
-
+        self.update_rule.state = state["optimizer"]
 
 
 GATE_BIASES = ("staggered", "random", "none")

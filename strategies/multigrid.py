@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
@@ -157,23 +156,4 @@ class MultiGridSearch(Strategy):
         return self._center, self._center_loss
 
     # ------------------------------------------------------------------ state
-    @property
-    def state(self) -> dict[str, Any]:
-        state = super().state
-        state["multigrid"] = {
-            "center": None if self._center is None else self._center.tolist(),
-            "center_loss": self._center_loss if math.isfinite(self._center_loss) else None,
-            "started": self._started, "s": self.s, "failures": self.failures, "restarts": self.restarts,
-            "finished": self._finished}
-        return state
-
-    def load_state(self, state: dict[str, Any]) -> None:
-        super().load_state(state)
-        data = state["multigrid"]
-        self._center = None if data["center"] is None else np.asarray(data["center"], dtype=float)
-        self._center_loss = math.inf if data["center_loss"] is None else float(data["center_loss"])
-        self._started = bool(data["started"])
-        self.s = float(data["s"])
-        self.failures = int(data["failures"])
-        self.restarts = int(data["restarts"])
-        self._finished = bool(data["finished"])
+    saved = ("_center", "_center_loss", "_started", "s", "failures", "restarts", "_finished")

@@ -358,3 +358,14 @@ def test_help_works_for_every_subcommand(argv, capsys):
     captured = capsys.readouterr()
     assert captured.out.startswith(f"usage: {' '.join(['evorec', *argv])} ")
     assert captured.err == ""
+
+
+# Run records carry the file's values and evorec.codec writes only str keys without a leading "$".
+def test_keys_the_results_store_cannot_write_are_refused(tmp_path):
+    doc = {"name": "k", "task": {"name": "parity", "params": {"lengths": [5, 10]}}, "budget": {"evaluations": 10},
+           "strategies": [{"name": "guessing", "params": {"r": {"$float": 1, 2: 3}}}]}
+    with pytest.raises(ConfigError) as error:
+        load(_write(tmp_path / "experiment.yaml", doc))
+    assert "strategies[0].params.r.$float: keys must not start with '$'" in str(error.value)
+    assert "strategies[0].params.r.2: keys must be strings" in str(error.value)
+    assert "experiment.yaml:" in str(error.value)  # located like every other error

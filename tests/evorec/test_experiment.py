@@ -39,6 +39,16 @@ class ExplodingStrategy(Strategy):
         raise RuntimeError("boom")
 
 
+class UnwritableInfoStrategy(Strategy):
+    """Random guessing whose describe() reports what the results store cannot write."""
+
+    def ask(self):
+        return self.rng.uniform(-1, 1, size=(10, self.space.n_params))
+
+    def describe(self, best):
+        return {"seen": {1, 2}}
+
+
 def _write(tmp_path: Path, doc: dict, name: str = "experiment.yaml") -> Path:
     path = tmp_path / name
     path.write_text(yaml.safe_dump(doc))
@@ -112,6 +122,16 @@ def test_a_failing_run_is_recorded_and_the_others_go_on(tmp_path):
     assert len(records) == 4 and len(failed) == 2
     assert all(r["error"] == "RuntimeError: boom" for r in failed)
     assert all(r["status"] == "ok" for r in records.values() if r["strategy"] == "guessing")
+
+
+def test_a_run_the_store_cannot_write_is_recorded_failed_and_the_others_go_on(tmp_path):
+    doc = dict(EXPERIMENT, grid={}, seeds=1, budget={"evaluations": 20},
+               strategies=[{"name": "guessing"}, {"name": f"{__name__}:UnwritableInfoStrategy", "label": "odd"}])
+    out = tmp_path / "out"
+    assert main(["run", str(_write(tmp_path, doc)), "--out", str(out), "--quiet"]) == 1
+    records = {r["strategy"]: r for r in _results(out).values()}
+    assert records["guessing"]["status"] == "ok" and records["odd"]["status"] == "failed"
+    assert records["odd"]["error"].startswith("ValueError: cannot encode a value of type set at ['info']['seen']")
 
 
 def test_truncated_last_line_is_moved_aside_the_store_rewritten_and_the_run_redone(tmp_path, capsys):

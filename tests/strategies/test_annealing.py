@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from evorec import Architecture, Budget, make_problem, search
+from evorec.codec import decode, encode
 from evorec.strategies.annealing import SimulatedAnnealing, corana_step_update, metropolis_accept
 
 LATCH_SPACE = Architecture.latch_ii()  # 3 free parameters
@@ -263,7 +264,7 @@ def test_state_survives_json_mid_stage_and_continues_identically():
     drive(a, shifted_quadratic, 123)
     pending = a.ask()  # a state taken between ask and tell keeps the pending batch
     b = make(seed=99, N_s=2, N_T=2, chains=3)
-    b.load_state(json.loads(json.dumps(a.state)))
+    b.load_state(decode(json.loads(json.dumps(encode(a.state), allow_nan=False))))
     a.tell(pending, shifted_quadratic(pending))
     b.tell(pending, shifted_quadratic(pending))
     for _ in range(200):

@@ -8,6 +8,7 @@ import pytest
 from deap import creator
 
 from evorec import Architecture, Budget, Population, evaluate, make_problem, search
+from evorec.codec import decode, encode
 from evorec.strategies.gnarl import GNARL, Genome
 
 N_IN, N_OUT = 2, 2
@@ -284,7 +285,7 @@ def test_same_seed_same_search(small_parity):
         {k: v for k, v in b.to_dict().items() if k != "seconds"}
 
 
-def test_state_is_plain_json_and_restores_the_strategy(small_parity):
+def test_state_survives_json_and_restores_the_strategy(small_parity):
     def fresh(seed: int) -> GNARL:
         strategy = GNARL(small_parity.architecture, np.random.default_rng(seed), population=12, max_hidden=3)
         strategy.worst_loss = small_parity.worst_loss
@@ -294,7 +295,7 @@ def test_state_is_plain_json_and_restores_the_strategy(small_parity):
     for _ in range(4):
         candidates = original.ask()
         original.tell(candidates, small_parity.evaluate(candidates).loss)
-    state = json.loads(json.dumps(original.state, allow_nan=False))
+    state = decode(json.loads(json.dumps(encode(original.state), allow_nan=False)))
     restored = fresh(99)
     restored.load_state(state)
     for _ in range(3):

@@ -1,0 +1,90 @@
+"""The results store through evorec.codec: NaN and -inf come back as written, finite values are
+written as before, and stores written before the codec (null for non-finite) read and
+summarise exactly as they did."""
+
+import csv
+import gzip
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evorec.cli import main
+from evorec.results import ResultsStore, summarize
+
+RESULTS = Path(__file__).resolve().parents[2] / "docs" / "results"
+
+
+def _record(run_id: str = "r1", **fields) -> dict:
+    record = {"run_id": run_id, "status": "ok", "cell": {"task": "parity"}, "strategy": "guessing", "solved": True,
+              "evaluations": 12, "sequences": 120, "steps": 1200, "wall_seconds": 0.5, "seconds": 0.25,
+              "best_loss": 0.125, "test_error": 0.0, "train_error": 0.0, "history": [(4, 0.5), (12, 0.125)],
+              "info": {}, "state": None}
+    return record | fields
+
+
+def test_nan_and_infinities_in_a_record_come_back_as_written(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.append(_record(best_loss=-math.inf, test_error=math.nan, history=[(1, math.inf), (5, -math.inf)],
+                         info={"losses": [math.nan, 2.0]}))
+    (record,), problems = store.read()
+    assert not problems
+    assert record["best_loss"] == -math.inf and math.isnan(record["test_error"])
+    assert record["history"] == [[1, math.inf], [5, -math.inf]]
+    assert math.isnan(record["info"]["losses"][0]) and record["info"]["losses"][1] == 2.0
+    text = store.path.read_text()  # before the codec these were null, and -inf read back as +inf
+    assert '"best_loss": {"$float": "-inf"}' in text and '"test_error": {"$float": "nan"}' in text
+
+
+def test_finite_records_are_written_as_before(tmp_path):
+    store = ResultsStore(tmp_path)
+    record = _record(best_loss=np.float64(0.1), evaluations=np.int64(12), solved=np.bool_(True),
+                     best_network={"W_h": [[[0.5, -1e-300]]], "mask_h": [[[True, False]]]})
+    store.append(record)
+    as_before = {**record, "best_loss": 0.1, "evaluations": 12, "solved": True,
+                 "history": [[4, 0.5], [12, 0.125]]}  # numpy scalars as Python numbers, tuples as lists
+    assert store.path.read_text() == json.dumps(as_before, sort_keys=True, allow_nan=False) + "\n"
+
+
+def test_a_store_written_with_null_for_non_finite_reads_as_it_was_and_summarises_alike(tmp_path):
+    old, new = tmp_path / "old", tmp_path / "new"
+    old.mkdir()
+    records = [_record("a", best_loss=None, test_error=None, history=[[3, None]]), _record("b", test_error=0.25)]
+    (old / "runs.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
+    read_old, problems = ResultsStore(old).read()
+    assert not problems and read_old[0]["best_loss"] is None and read_old[0]["history"] == [[3, None]]
+    for record in [_record("a", best_loss=math.inf, test_error=math.nan, history=[[3, math.inf]]), records[1]]:
+        ResultsStore(new).append(record)
+    read_new, _ = ResultsStore(new).read()
+    assert json.dumps(summarize(read_old)) == json.dumps(summarize(read_new))
+    assert summarize(read_new)[0]["test_error_mean"] == 0.25
+
+
+def test_a_key_that_looks_like_a_tag_is_refused_and_a_bad_tag_is_an_unreadable_line(tmp_path):
+    store = ResultsStore(tmp_path)
+    with pytest.raises(ValueError, match="reserved for the codec's tags"):
+        store.append(_record(info={"$float": "inf"}))
+    store.append(_record("good"))
+    with open(store.path, "a") as handle:
+        handle.write(json.dumps(_record("bad", best_loss={"$float": "minus infinity"})) + "\n")
+    records, problems = store.read()
+    assert [r["run_id"] for r in records] == ["good"]
+    assert len(problems) == 1 and ":2: unreadable line" in problems[0]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in RESULTS.iterdir() if (p / "runs.jsonl.gz").exists()))
+def test_the_committed_results_summarise_as_committed(name, tmp_path, capsys):
+    # Their runs.jsonl.gz were written before the codec (null for every non-finite number).
+    folder = tmp_path / name
+    folder.mkdir()
+    for file in ("experiment.yaml", "runs.jsonl.gz"):
+        shutil.copy(RESULTS / name / file, folder / file)
+    assert main(["report", str(folder)]) == 0
+    assert (folder / "summary.csv").read_text() == (RESULTS / name / "summary.csv").read_text()
+    with open(folder / "summary.csv") as handle:
+        assert list(csv.DictReader(handle))
+    nulls = gzip.decompress((RESULTS / name / "runs.jsonl.gz").read_bytes()).count(b"null")
+    assert nulls  # the old way of writing: these files do exercise it
