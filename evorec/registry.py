@@ -109,6 +109,19 @@ class Registry:
             self._resolve(name)
         return self._classes[name]
 
+    def name_of(self, cls: type) -> str | None:
+        """The name ``cls`` is registered under (by :meth:`register` or an entry point), or None.
+
+        Entry points are compared by their ``module:Class`` value, so finding the name loads no
+        other plugin.
+        """
+        self._load_entry_points()
+        for name, known in self._classes.items():
+            if known is cls:
+                return name
+        value = f"{cls.__module__}:{cls.__qualname__}"
+        return next((name for name, point in sorted(self._points.items()) if point.value == value), None)
+
     def _resolve(self, name: str) -> None:
         try:
             loaded = self._points[name].load()

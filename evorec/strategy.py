@@ -12,6 +12,7 @@ import numpy as np
 
 from .codec import decode, encode
 from .evaluate import Evaluation
+from .model import Model
 from .network import Architecture, Population
 from .params import HasParams
 from .problem import Problem
@@ -23,10 +24,10 @@ class Strategy(HasParams):
 
     A strategy proposes candidates with :meth:`ask` (flat free-parameter vectors of shape
     ``(n, space.n_params)``, or a :class:`Population` for strategies that change structure)
-    and learns from their losses with :meth:`tell`; a strategy whose candidates are another
-    model (rows of an array) sets :attr:`evorec_candidates` False and scores them in its own
-    :meth:`evaluate`.  The search loop owns the budget, stop
-    rules and bookkeeping.  Subclasses that override :meth:`tell`, :attr:`state` or
+    and learns from their losses with :meth:`tell`; a strategy whose candidates parameterise
+    another model (the LSTM baseline) names it in :attr:`model`, and the problem scores them
+    with it.  No strategy scores candidates itself: the search loop owns the scoring, the
+    budget, the stop rules and the bookkeeping.  Subclasses that override :meth:`tell`, :attr:`state` or
     :meth:`load_state` call the base version too.  A subclass lists the attributes a stopped
     search must save to resume exactly in :attr:`saved`; the base class saves and restores
     them (see :attr:`state`).
@@ -45,7 +46,10 @@ class Strategy(HasParams):
         strategy then only learns whether candidates solved, not their losses).
     worst_loss : float
         The largest loss possible on the problem (``inf`` when unbounded); set by
-        :func:`search` before the first :meth:`ask`.
+        :meth:`bind` before the first :meth:`ask`.
+    model : Model or None
+        The model the candidates parameterise; None (the default) for evorec networks of
+        ``space``.
     """
 
     early_exit: bool = False
@@ -55,10 +59,7 @@ class Strategy(HasParams):
     #: NaN included, strings, numpy arrays, and lists and dicts of them).  A subclass of a
     #: strategy that saves more extends its parent's tuple.
     saved: tuple[str, ...] = ()
-    #: Whether candidates are evorec networks of ``space`` (flat free-parameter vectors or a
-    #: Population).  Strategies that propose other models (the LSTM baseline) set it False and
-    #: override :meth:`evaluate`.
-    evorec_candidates: bool = True
+    model: Model | None = None
 
     def __init__(self, space: Architecture, rng: np.random.Generator) -> None:
         if not isinstance(rng, np.random.Generator):
@@ -68,6 +69,7 @@ class Strategy(HasParams):
         self.worst_loss = math.inf
         self.best_candidate: np.ndarray | Population | None = None
         self.best_loss = math.inf
+        self._searched = False  # a strategy runs one search: its state is that search's
 
     def ask(self) -> np.ndarray | Population:
         raise NotImplementedError
@@ -90,22 +92,17 @@ class Strategy(HasParams):
         return False
 
     def bind(self, problem: Problem) -> None:
-        """Called by :func:`search` once, before the first :meth:`ask`.
+        """Called by :func:`search` once, before the first :meth:`ask`: take from the problem
+        what the strategy needs (the base takes the worst loss possible).
 
         Strategies that learn from the problem's data themselves (the gradient baselines) keep
-        what they need here; the default does nothing.
+        what they need here too, and call the base version.
         """
+        self.worst_loss = problem.worst_loss
 
     def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
         """Extra facts about the best candidate for ``RunResult.info``; none by default."""
         return {}
-
-    def evaluate(self, problem: Problem, candidates: np.ndarray | Population, data: str = "train",
-                 early_exit: bool = False) -> Evaluation:
-        """Score candidates on the problem's training (or test) set; the search loop and the
-        final report go through here.  The default is :meth:`Problem.evaluate` (evorec networks).
-        """
-        return problem.evaluate(candidates, data, early_exit)
 
     def take_costs(self) -> tuple[int, int]:
         """Sequence presentations and network time steps the strategy spent itself since the
@@ -223,7 +220,7 @@ class RunResult:
     """
 
     strategy: str
-    seed: int
+    seed: int | None
     solved: bool
     evaluations: int
     sequences: int
@@ -250,7 +247,7 @@ class RunResult:
 Callback = Callable[[int, Evaluation, float], None]
 
 
-def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int = 0, *,
+def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int | None = None, *,
            callbacks: Sequence[Callback] = (), stop_after: int | None = None,
            resume: dict[str, Any] | None = None, **params: Any) -> RunResult:
     """Run a strategy on a problem until it solves it, stops by its own rule, or the budget is spent.
@@ -259,11 +256,14 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
     ----------
     strategy : str or Strategy
         A registered strategy name (built with ``params``, ``problem.architecture`` and a
-        generator from ``SeedSequence(seed)``) or a ready Strategy.
+        generator from ``SeedSequence(seed)``) or a ready Strategy that has not searched yet
+        (a strategy's state belongs to one search: it cannot carry a best into another).
     problem : Problem
     budget : Budget
-    seed : int, default 0
-        Seed of the strategy's generator (when it is given by name).
+    seed : int, optional
+        Seed of the strategy's generator, for a strategy given by name (default 0).  A ready
+        Strategy brings its own generator, so a seed cannot be given with one; the result's
+        ``seed`` is then None.
     callbacks : sequence of callables
         Each is called after every batch as ``callback(evaluations, evaluation, best_loss)``.
     stop_after : int, optional
@@ -282,14 +282,19 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
     if not isinstance(budget, Budget):
         raise ValueError(f"budget must be an evorec.Budget; got {type(budget).__name__}")
     if isinstance(strategy, str):
-        name = strategy
+        name, seed = strategy, 0 if seed is None else seed
         rng = np.random.default_rng(np.random.SeedSequence(seed))
         strategy = STRATEGIES.create(name, problem.architecture, rng, **params)
     elif params:
         raise ValueError("strategy parameters can only be given with a strategy name")
+    elif seed is not None:
+        raise ValueError("seed applies to a strategy given by name; a ready Strategy brings its own generator")
     else:
-        name = type(strategy).__name__
-    strategy.worst_loss = problem.worst_loss
+        name = STRATEGIES.name_of(type(strategy)) or type(strategy).__name__
+    if strategy._searched:
+        raise ValueError(f"this {name} strategy has already run a search; build a new one (a stopped search "
+                         f"continues with search(..., resume=result.state))")
+    strategy._searched = True
     strategy.bind(problem)
     loop = _Loop()
     if resume is not None:
@@ -310,7 +315,7 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
         loop.steps += own_steps
         if budget.evaluations is not None:
             candidates = candidates[: budget.evaluations - loop.evaluations]
-        result = strategy.evaluate(problem, candidates, early_exit=strategy.early_exit)
+        result = problem.evaluate(candidates, early_exit=strategy.early_exit, model=strategy.model)
         counted = len(candidates)
         if result.solved.any():
             counted = int(np.argmax(result.solved)) + 1
@@ -367,14 +372,15 @@ def _result(name: str, seed: int, problem: Problem, loop: _Loop, solved: bool,
         on_train, on_test = problem.evaluate(best, "train"), problem.evaluate(best, "test")
         networks = best
     else:
-        on_train, on_test = strategy.evaluate(problem, best, "train"), strategy.evaluate(problem, best, "test")
-        networks = problem.population(best) if strategy.evorec_candidates else None
+        on_train, on_test = (problem.evaluate(best, data, model=strategy.model) for data in ("train", "test"))
+        networks = problem.population(best) if strategy.model is None else None
     info = strategy.describe(best)
     if networks is not None:
         weights = networks.W_h[0], networks.W_y[0], networks.mask_h[0], networks.mask_y[0]
     else:  # not an evorec network: the strategy's describe() reports it in info
         weights = np.empty(0), np.empty(0), np.empty(0, dtype=bool), np.empty(0, dtype=bool)
-    return RunResult(name, int(seed), solved, loop.evaluations, loop.sequences, loop.steps, loop.seconds,
+    seed = None if seed is None else int(seed)
+    return RunResult(name, seed, solved, loop.evaluations, loop.sequences, loop.steps, loop.seconds,
                      float(on_train.loss[0]), float(on_train.fraction_wrong[0]),
                      float(on_test.fraction_wrong[0]), *weights, list(loop.history), info,
                      stopped=state is not None, state=state)

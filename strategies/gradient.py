@@ -16,7 +16,6 @@ import numpy as np
 
 from evorec.batch import SequenceBatch
 from evorec.checks import InvalidParameter, boolean, integer, number_in, one_of, optional_integer, positive_number
-from evorec.evaluate import Evaluation, score_outputs
 from evorec.network import Architecture, Population
 from evorec.problem import Problem
 from evorec.rnn import LOSSES, LSTM, SGD, Adam, clip_norm, loss_and_grad
@@ -88,6 +87,7 @@ class BPTT(Strategy):
         if isinstance(problem.task, ClosedLoopTask):
             raise ValueError(f"{type(self).__name__} trains on given sequences and cannot run the closed-loop "
                              f"task {problem.task.name!r}; use a gradient-free strategy")
+        super().bind(problem)
         self._problem = problem
 
     def ask(self) -> np.ndarray:
@@ -189,8 +189,6 @@ class LSTMStrategy(BPTT):
     length as the steps; every success test counts the training set.
     """
 
-    evorec_candidates = False
-
     def __init__(self, space: Architecture, rng: np.random.Generator, n_blocks: int = 2, n_cells: int = 2,
                  forget_gate: bool = False, gate_biases: str | Sequence[float] = "staggered",
                  optimizer: str = "adam", lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1,
@@ -229,24 +227,6 @@ class LSTMStrategy(BPTT):
 
     def _gradient(self, batch: SequenceBatch) -> np.ndarray:
         return self.model.loss_and_grad(self.theta, batch, loss=self.loss)[1]
-
-    def evaluate(self, problem: Problem, candidates: np.ndarray | Population, data: str = "train",
-                 early_exit: bool = False) -> Evaluation:
-        """Score LSTM parameter vectors (rows of ``candidates``) on the training or test set with the
-        problem's fitness and criterion, as the shared evaluator scores networks (no early exit)."""
-        if data not in ("train", "test"):
-            raise ValueError(f"data must be 'train' or 'test'; got {data!r}")
-        batch = getattr(problem, data)
-        params = np.asarray(candidates, dtype=float).reshape(-1, self.model.n_params)
-        targets, sequence, step = batch.scored_targets()
-        with np.errstate(over="ignore", invalid="ignore"):
-            outputs = np.stack([self.model.forward(p, batch.inputs, batch.lengths)[sequence, step] for p in params])
-        P, B = len(params), batch.n_sequences
-        seen, complete = np.ones(outputs.shape[:2], dtype=bool), np.ones(P, dtype=bool)
-        loss, wrong, solved, complete = score_outputs(outputs, seen, complete, targets, sequence, B, problem.fitness,
-                                                      problem.criterion, batch.scored_criterion_targets())
-        return Evaluation(loss, wrong, solved, complete, np.full(P, B, dtype=np.int64),
-                          np.full(P, int(batch.lengths.sum()), dtype=np.int64), B)
 
     def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
         """The best LSTM: its shape and parameter vector (see :class:`evorec.rnn.LSTM`)."""

@@ -119,3 +119,34 @@ def test_problem_data_is_reproducible_and_test_set_is_separate():
     np.testing.assert_array_equal(a.train.inputs, b.train.inputs)
     assert a.train.inputs.shape[0] == 100 and a.test.inputs.shape[0] == 100
     assert not np.array_equal(a.train.inputs[:, :5], a.test.inputs[:, :5])
+
+
+# ------------------------------------------------------------------ a ready strategy instance
+def test_a_ready_strategy_is_recorded_by_its_registered_name_and_without_a_seed(parity):
+    strategy = evorec.STRATEGIES.create("guessing", parity.architecture, np.random.default_rng(5), batch_size=10)
+    result = search(strategy, parity, Budget(evaluations=30))
+    assert result.strategy == "guessing"
+    assert result.seed is None  # the generator was seeded by the caller, not by search
+    by_name = search("guessing", parity, Budget(evaluations=30), batch_size=10)
+    assert (by_name.strategy, by_name.seed) == ("guessing", 0)
+
+
+def test_a_seed_cannot_be_given_with_a_ready_strategy(parity):
+    strategy = evorec.STRATEGIES.create("guessing", parity.architecture, np.random.default_rng(5))
+    with pytest.raises(ValueError, match="seed applies to a strategy given by name"):
+        search(strategy, parity, Budget(evaluations=30), seed=3)
+
+
+def test_a_strategy_cannot_carry_its_best_into_a_second_search(parity):
+    strategy = evorec.STRATEGIES.create("guessing", parity.architecture, np.random.default_rng(5), batch_size=10)
+    search(strategy, parity, Budget(evaluations=30))
+    assert strategy.best_candidate is not None
+    with pytest.raises(ValueError, match="already run a search; build a new one"):
+        search(strategy, parity, Budget(evaluations=30))
+
+
+def test_bind_takes_the_worst_loss_from_the_problem(parity):
+    strategy = evorec.STRATEGIES.create("guessing", parity.architecture, np.random.default_rng(5))
+    assert strategy.worst_loss == np.inf
+    strategy.bind(parity)
+    assert strategy.worst_loss == parity.worst_loss < np.inf  # mse of sigmoid outputs on 0/1 targets

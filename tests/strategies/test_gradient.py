@@ -68,7 +68,7 @@ def test_lstm_lowers_the_training_loss_and_counts_as_bptt(two_sequence):
     strategy = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(0),
                                         n_blocks=1, n_cells=1)
     assert len(result.info["params"]) == strategy.model.n_params
-    again = strategy.evaluate(two_sequence, np.array([result.info["params"]]), "test")
+    again = two_sequence.evaluate(np.array([result.info["params"]]), "test", model=strategy.model)
     assert again.fraction_wrong[0] == result.test_error
 
 
@@ -77,7 +77,7 @@ def test_lstm_evaluation_scores_the_lstm_outputs_with_the_problems_fitness_and_c
     strategy.bind(two_sequence)
     params = np.stack([strategy.model.init(np.random.default_rng(k), 1.0) for k in range(3)])
     params[2, 0] = np.nan
-    result = strategy.evaluate(two_sequence, params)
+    result = two_sequence.evaluate(params, model=strategy.model)
     train = two_sequence.train
     targets, sequence, step = train.scored_targets()
     for p in range(2):
