@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .batch import SequenceBatch
+from .checks import integer
 from .evaluate import DEFAULT_MEMORY_BUDGET, Evaluation, evaluate
 from .model import Model
 from .network import Architecture, Population
@@ -128,8 +129,7 @@ def make_problem(task: str | Task, architecture: Architecture | None = None, tra
     test_size = check_positive_count(test_size, "test_size")
     if isinstance(fitness, str) or fitness is None:
         fitness = make_fitness(fitness or task.default_fitness)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    seed = integer(seed, "seed", 0)
     train_seq, test_seq = np.random.SeedSequence(int(seed)).spawn(2)
     train = task.sample(train_size, np.random.default_rng(train_seq))
     test = task.sample(test_size, np.random.default_rng(test_seq))

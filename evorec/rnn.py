@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from evorec.batch import SequenceBatch
-from evorec.checks import array_size
+from evorec.checks import InvalidParameter, array_size, integer, number_in, one_of, optional_integer, positive_number
 from evorec.evaluate import DEFAULT_MEMORY_BUDGET, Evaluation, score_outputs
 from evorec.network import Architecture
 from evorec.scoring import Criterion, Fitness
@@ -63,10 +63,9 @@ def activation_derivative(name: str, f: np.ndarray) -> np.ndarray:
 
 
 def _check_loss(loss: str, output: str) -> None:
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
+    one_of(loss, "loss", LOSSES)
     if loss == "cross_entropy" and output != "sigmoid":
-        raise ValueError(f"cross_entropy needs sigmoid outputs; the output activation is {output!r}")
+        raise InvalidParameter("loss", f"'cross_entropy' needs sigmoid outputs; the output activation is {output!r}")
 
 
 def forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
@@ -160,9 +159,7 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
     grad : ndarray, shape (n_params,)
     """
     _check_loss(loss, architecture.output)
-    if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
-                                 or truncate < 1):
-        raise ValueError(f"truncate must be None or an integer >= 1; got {truncate!r}")
+    optional_integer(truncate, "truncate", 1)
     if batch.n_in != architecture.n_in or batch.n_out != architecture.n_out:
         raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the architecture "
                          f"{architecture.n_in} and {architecture.n_out}")
@@ -291,13 +288,10 @@ class LSTM:
                  cell_output: str = "lstm_h", input_to_output: bool = False) -> None:
         for name, value, minimum in (("n_in", n_in, 0), ("n_out", n_out, 1), ("n_blocks", n_blocks, 1),
                                      ("n_cells", n_cells, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-                raise ValueError(f"{name} must be an integer >= {minimum}; got {value!r}")
-        if output not in ("linear", "sigmoid", "tanh"):
-            raise ValueError(f"output must be linear, sigmoid or tanh; got {output!r}")
+            integer(value, name, minimum)
+        one_of(output, "output", ("linear", "sigmoid", "tanh"))
         for name, value in (("cell_input", cell_input), ("cell_output", cell_output)):
-            if value not in SQUASH:
-                raise ValueError(f"{name} must be one of {', '.join(SQUASH)}; got {value!r}")
+            one_of(value, name, tuple(SQUASH))
         self.n_in, self.n_out, self.n_blocks, self.n_cells = int(n_in), int(n_out), int(n_blocks), int(n_cells)
         self.forget_gate, self.gate_bias = bool(forget_gate), bool(gate_bias)
         self.input_to_output = bool(input_to_output)
@@ -511,8 +505,7 @@ def clip_norm(grad: np.ndarray, max_norm: float) -> np.ndarray:
 
     A gradient whose norm is already within the bound is returned unchanged (as a copy).
     """
-    if not max_norm > 0:
-        raise ValueError(f"max_norm must be positive; got {max_norm!r}")
+    positive_number(max_norm, "max_norm")
     grad = np.asarray(grad, dtype=float)
     norm = float(np.linalg.norm(grad))
     if norm > max_norm:
@@ -539,10 +532,8 @@ class SGD:
     """
 
     def __init__(self, lr: float, momentum: float = 0.0) -> None:
-        if not lr > 0:
-            raise ValueError(f"lr must be positive; got {lr!r}")
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"momentum must lie in [0, 1); got {momentum!r}")
+        positive_number(lr, "lr")
+        number_in(momentum, "momentum", 0.0, 1.0, high_open=True)
         self.lr, self.momentum = float(lr), float(momentum)
         self.state: dict[str, Any] = {"velocity": None}
 
@@ -576,12 +567,10 @@ class Adam:
     """
 
     def __init__(self, lr: float, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> None:
-        if not lr > 0:
-            raise ValueError(f"lr must be positive; got {lr!r}")
-        if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
-            raise ValueError(f"beta1 and beta2 must lie in [0, 1); got {beta1!r}, {beta2!r}")
-        if not eps > 0:
-            raise ValueError(f"eps must be positive; got {eps!r}")
+        positive_number(lr, "lr")
+        number_in(beta1, "beta1", 0.0, 1.0, high_open=True)
+        number_in(beta2, "beta2", 0.0, 1.0, high_open=True)
+        positive_number(eps, "eps")
         self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), float(eps)
         self.state: dict[str, Any] = {"t": 0, "m": None, "v": None}
 
