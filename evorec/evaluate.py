@@ -80,17 +80,40 @@ class Evaluation:
 
 # --------------------------------------------------------------------------- preparation
 @dataclass(frozen=True)
-class _Compiled:
-    """A chunk of networks rewritten for the tanh-space step (see the module docstring)."""
+class CompiledNetwork:
+    """Networks rewritten for the tanh-space step, as :func:`evaluate` and the stepper run them.
 
-    W_h: np.ndarray           # (p, H, D) effective weights
-    W_y: np.ndarray           # (p, O, D)
-    initial: np.ndarray       # (D,) stored state at t = 0: bias 1, activations 0
-    out_scale: np.ndarray     # (O,) real output = out_scale * stored + out_shift
+    A sigmoid unit stores ``u = tanh(z / 2)`` instead of its activation, and the affine map
+    back to the activation is folded into the weights of the links leaving it (see the module
+    docstring), so one step is a matrix product and a ``tanh`` per unit group.  Made by
+    :func:`compile_network`; :class:`evorec.stepper.Stepper` steps these same arrays, so a
+    network behaves identically in both.
+
+    Attributes
+    ----------
+    W_h : ndarray, shape (p, n_hidden, D)
+        Effective weights of the hidden units over the stored state
+        ``[1, x, u_h, u_y]`` (``D = 1 + n_in + n_hidden + n_out``).
+    W_y : ndarray, shape (p, n_out, D)
+        Effective weights of the output units.
+    initial : ndarray, shape (D,)
+        Stored state at ``t = 0``: bias 1, inputs 0, and the stored values of activation 0.
+    out_scale, out_shift : ndarray, shape (n_out,)
+        Real output activation = ``out_scale * stored + out_shift``.
+    squash_h, squash_y : bool
+        Apply ``tanh`` to the hidden / output group's products (False: linear units).
+    synchronous : bool, default False
+        Outputs from the previous step's hidden state (``Architecture.update``).
+    """
+
+    W_h: np.ndarray
+    W_y: np.ndarray
+    initial: np.ndarray
+    out_scale: np.ndarray
     out_shift: np.ndarray
-    squash_h: bool            # apply tanh to the hidden group (False: linear)
+    squash_h: bool
     squash_y: bool
-    synchronous: bool = False  # outputs from the previous hidden state (Architecture.update)
+    synchronous: bool = False
 
 
 def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +123,21 @@ def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ones(n), np.zeros(n)
 
 
-def _compile(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> _Compiled:
+def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> CompiledNetwork:
+    """Rewrite networks' weights for the tanh-space step.
+
+    Parameters
+    ----------
+    arch : Architecture
+        Sizes, activations and update order of the networks.
+    W_h, W_y : ndarray, shapes (p, n_hidden, D) and (p, n_out, D)
+        Real weights, as in :class:`evorec.Population` (any leading shape works).
+
+    Returns
+    -------
+    CompiledNetwork
+        New effective weight arrays; ``W_h`` and ``W_y`` are not modified.
+    """
     n_lead = 1 + arch.n_in
     scale_h, shift_h = _affine(arch.hidden, arch.n_hidden)
     scale_y, shift_y = _affine(arch.output, arch.n_out)
@@ -114,7 +151,7 @@ def _compile(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> _Compiled:
         return eff * 0.5 if activation == "sigmoid" else eff
 
     initial = np.concatenate([[1.0], np.zeros(arch.n_in), -shift_h / scale_h, -shift_y / scale_y])
-    return _Compiled(effective(W_h, arch.hidden), effective(W_y, arch.output), initial,
+    return CompiledNetwork(effective(W_h, arch.hidden), effective(W_y, arch.output), initial,
                      scale_y, shift_y, arch.hidden != "linear", arch.output != "linear",
                      arch.update == "synchronous")
 
@@ -155,7 +192,7 @@ def _make_blocks(batch: SequenceBatch, block_size: int, entry_seq: np.ndarray,
 
 
 # ------------------------------------------------------------------------------- kernel
-def _simulate(net: _Compiled, block: _Block, on_event) -> None:
+def _simulate(net: CompiledNetwork, block: _Block, on_event) -> None:
     """Run a chunk of networks over one block of sequences.
 
     ``on_event(step, outputs, alive)`` is called at each step that carries targets with the
@@ -228,7 +265,7 @@ def _chunk_size(population: Population, blocks: list[_Block], n_entries: int, me
     rows = arch.n_units + arch.n_hidden + arch.n_out
     hot = 8 * rows * blocks[0].size  # state and pre-activations: touched every step
     # Gathered outputs and the scoring temporaries made from them, the seen/right flags, and
-    # the weights with the copies _compile makes of them.
+    # the weights with the copies compile_network makes of them.
     cold = 8 * 6 * n_entries * arch.n_out + 2 * n_entries + 8 * 3 * rows * arch.n_units
     # Inputs, targets, the entry index arrays (sequence, step, position, entry id), and the six
     # per-network result arrays, held per chunk and once more when joined.
@@ -288,7 +325,7 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
 
     def run_chunk(start: int) -> tuple[np.ndarray, ...]:
         part = population[start:start + chunk]
-        net = _compile(population.architecture, part.W_h, part.W_y)
+        net = compile_network(population.architecture, part.W_h, part.W_y)
         p = len(part)
         store = np.full((p, n_entries, batch.n_out), np.nan)
         seen = np.zeros((p, n_entries), dtype=bool)
@@ -336,10 +373,10 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
     return Evaluation(loss, wrong, solved, complete, sequences, steps, batch.n_sequences)
 
 
-def _select(net: _Compiled, rows: np.ndarray) -> _Compiled:
+def _select(net: CompiledNetwork, rows: np.ndarray) -> CompiledNetwork:
     if rows.size == net.W_h.shape[0]:
         return net
-    return _Compiled(net.W_h[rows], net.W_y[rows], net.initial, net.out_scale, net.out_shift,
+    return CompiledNetwork(net.W_h[rows], net.W_y[rows], net.initial, net.out_scale, net.out_shift,
                      net.squash_h, net.squash_y, net.synchronous)
 
 
@@ -419,7 +456,7 @@ def forward(population: Population, inputs: np.ndarray, lengths: np.ndarray | No
         history[:, block.events[t][1]] = outputs.transpose(0, 2, 1)
 
     with np.errstate(all="ignore"):
-        _simulate(_compile(arch, population.W_h, population.W_y), block, record)
+        _simulate(compile_network(arch, population.W_h, population.W_y), block, record)
     result = np.full((len(population), B, T, arch.n_out), np.nan)
     result[:, entry_seq, entry_step] = history
     return result
