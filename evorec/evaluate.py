@@ -21,6 +21,7 @@ How it is made fast, without changing the mathematics:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -192,13 +193,26 @@ def _make_blocks(batch: SequenceBatch, block_size: int, entry_seq: np.ndarray,
 
 
 # ------------------------------------------------------------------------------- kernel
-def _simulate(net: CompiledNetwork, block: _Block, on_event) -> None:
-    """Run a chunk of networks over one block of sequences.
+#: ``on_event(block, t, outputs, rows)`` of :func:`_simulate`: returns which rows keep running.
+_EventHandler = Callable[[_Block, int, np.ndarray, np.ndarray], np.ndarray | None]
 
-    ``on_event(step, outputs, alive)`` is called at each step that carries targets with the
-    real outputs of the running networks at the scored positions, shape ``(p, n_out, k)``,
-    and the chunk rows still running; it returns a boolean array of the rows to keep running,
-    or None to keep all.
+
+def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _EventHandler) -> None:
+    """Run networks over one block of sequences.
+
+    Parameters
+    ----------
+    net : CompiledNetwork
+        The ``p`` networks.
+    block : _Block
+    rows : ndarray of int, shape (p,)
+        The caller's ids of the networks (their rows in its own arrays); they are handed to
+        ``on_event`` as they are, so the handler needs no mapping from ``net``'s rows.
+    on_event : callable
+        ``on_event(block, t, outputs, rows)`` is called at each step ``t`` that carries
+        targets, with the real outputs of the networks still running at the scored positions,
+        shape ``(r, n_out, k)``, and the ids of those networks, shape ``(r,)``.  It returns a
+        boolean array, shape ``(r,)``, of the networks to keep running, or None to keep all.
     """
     W_h, W_y = net.W_h, net.W_y
     synchronous = net.synchronous
@@ -211,7 +225,7 @@ def _simulate(net: CompiledNetwork, block: _Block, on_event) -> None:
     state = np.empty((D, p, block.size))
     state[:] = net.initial[:, None, None]
     pre_h, pre_y = np.empty((H, p, block.size)), np.empty((n_out, p, block.size))
-    alive = np.arange(p)
+    alive = rows
     width = -1
     for t in range(block.inputs.shape[0]):
         if block.n_running[t] != width:  # views change only when a sequence ends
@@ -240,7 +254,7 @@ def _simulate(net: CompiledNetwork, block: _Block, on_event) -> None:
             continue
         outputs = state[y_rows][:, :, event[0]].transpose(1, 0, 2) * net.out_scale[:, None] \
             + net.out_shift[:, None]
-        keep = on_event(t, outputs, alive)
+        keep = on_event(block, t, outputs, alive)
         if keep is not None and not keep.all():
             alive = alive[keep]
             if not alive.size:
@@ -248,6 +262,107 @@ def _simulate(net: CompiledNetwork, block: _Block, on_event) -> None:
             state, W_h, W_y = state[:, keep], W_h[keep], W_y[keep]
             pre_h, pre_y = np.empty((H, alive.size, block.size)), np.empty((n_out, alive.size, block.size))
             width = -1
+
+
+# ------------------------------------------------------------------------------ chunks
+@dataclass(frozen=True)
+class _Shared:
+    """What every chunk of one evaluation reads: the blocks to run and how to score them.
+
+    ``targets``, ``judged`` (what the criterion compares with) and ``entry_seq`` are the
+    batch's scored entries, shape ``(N, n_out)``, ``(N, n_out)`` and ``(N,)``.
+    """
+
+    blocks: list[_Block]
+    targets: np.ndarray
+    judged: np.ndarray
+    entry_seq: np.ndarray
+    n_sequences: int
+    fitness: Fitness
+    criterion: Criterion
+    early_exit: bool
+
+
+@dataclass(eq=False)
+class _ChunkOutputs:
+    """One chunk's working arrays, filled as its networks run block by block.
+
+    Attributes
+    ----------
+    store : ndarray, shape (p, N, n_out)
+        Real outputs at the scored entries; NaN where a network never got there.
+    seen : ndarray of bool, shape (p, N)
+        Entries whose output is in ``store``.
+    running : ndarray of bool, shape (p,)
+        Not (yet) stopped by early exit.
+    sequences, steps : ndarray of int, shape (p,)
+        Sequence presentations and network time steps computed so far.
+    stop_on : Criterion or None
+        With early exit, the criterion that stops a network at its first wrong entry;
+        None to let every network run to the end.
+    judged : ndarray, shape (N, n_out), optional
+        What ``stop_on`` compares the outputs with.
+    """
+
+    store: np.ndarray
+    seen: np.ndarray
+    running: np.ndarray
+    sequences: np.ndarray
+    steps: np.ndarray
+    stop_on: Criterion | None = None
+    judged: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, p: int, n_entries: int, n_out: int, stop_on: Criterion | None = None,
+              judged: np.ndarray | None = None) -> _ChunkOutputs:
+        """Arrays for ``p`` networks that have not run yet."""
+        return cls(np.full((p, n_entries, n_out), np.nan), np.zeros((p, n_entries), dtype=bool),
+                   np.ones(p, dtype=bool), np.zeros(p, dtype=np.int64), np.zeros(p, dtype=np.int64),
+                   stop_on, judged)
+
+    def record(self, block: _Block, t: int, outputs: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+        """Keep the outputs of step ``t`` of ``block``; with early exit, stop wrong networks.
+
+        The ``on_event`` handler of :func:`_simulate`: ``outputs``, shape ``(r, n_out, k)``,
+        are those of the networks ``rows`` (rows of these arrays) at the block's scored
+        positions of step ``t``.  Returns which of ``rows`` keep running (None: all).
+        """
+        entries = block.events[t][1]
+        values = outputs.transpose(0, 2, 1)
+        self.store[rows[:, None], entries] = values
+        self.seen[rows[:, None], entries] = True
+        if self.stop_on is None:
+            return None
+        keep = self.stop_on.entry_correct(values, self.judged[entries]).all(axis=1)
+        # A stopped network is charged the steps of its block up to this one.
+        stopped = rows[~keep]
+        self.steps[stopped] += block.steps_through[t]
+        self.running[stopped] = False
+        return keep
+
+
+def _run_chunk(part: Population, shared: _Shared) -> tuple[np.ndarray, ...]:
+    """Run one chunk of networks over every block and score it.
+
+    Returns
+    -------
+    tuple of ndarray, each shape (p,)
+        Loss, wrong count, solved, complete (as :func:`score_outputs`), sequences and steps.
+    """
+    net = compile_network(part.architecture, part.W_h, part.W_y)
+    out = _ChunkOutputs.empty(len(part), shared.entry_seq.size, part.architecture.n_out,
+                              shared.criterion if shared.early_exit else None, shared.judged)
+    for block in shared.blocks:
+        alive = np.flatnonzero(out.running)
+        if not alive.size:
+            break
+        out.sequences[alive] += block.size
+        _simulate(_select(net, alive), block, alive, out.record)
+        # Networks still running computed the whole block.
+        out.steps[alive[out.running[alive]]] += block.steps_through[-1]
+    return score_outputs(out.store, out.seen, out.running, shared.targets, shared.entry_seq,
+                         shared.n_sequences, shared.fitness, shared.criterion,
+                         shared.judged) + (out.sequences, out.steps)
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -322,46 +437,15 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
                           entry_seq, entry_step)
     n_threads = min(effective_n_jobs(n_jobs), max(1, P))
     chunk = _chunk_size(population, blocks, n_entries, memory_budget, n_threads)
-
-    def run_chunk(start: int) -> tuple[np.ndarray, ...]:
-        part = population[start:start + chunk]
-        net = compile_network(population.architecture, part.W_h, part.W_y)
-        p = len(part)
-        store = np.full((p, n_entries, batch.n_out), np.nan)
-        seen = np.zeros((p, n_entries), dtype=bool)
-        running = np.ones(p, dtype=bool)
-        sequences = np.zeros(p, dtype=np.int64)
-        steps = np.zeros(p, dtype=np.int64)
-
-        def on_event(t: int, outputs: np.ndarray, alive: np.ndarray) -> np.ndarray | None:
-            entries = block.events[t][1]
-            values = outputs.transpose(0, 2, 1)
-            store[alive[:, None], entries] = values
-            seen[alive[:, None], entries] = True
-            if not early_exit:
-                return None
-            keep = criterion.entry_correct(values, judged[entries]).all(axis=1)
-            steps[alive[~keep]] += block.steps_through[t]
-            running[alive[~keep]] = False
-            return keep
-
-        for block in blocks:
-            alive = np.flatnonzero(running)
-            if not alive.size:
-                break
-            sequences[alive] += block.size
-            _simulate(_select(net, alive), block,
-                      lambda t, out, rows, alive=alive: on_event(t, out, alive[rows]))
-            steps[alive[running[alive]]] += block.steps_through[-1]
-        return score_outputs(store, seen, running, targets, entry_seq, batch.n_sequences, fitness,
-                             criterion, judged) + (sequences, steps)
+    shared = _Shared(blocks, targets, judged, entry_seq, batch.n_sequences, fitness, criterion, early_exit)
 
     with np.errstate(all="ignore"):
-        starts = range(0, P, chunk)
-        if n_threads == 1 or len(starts) == 1:
-            parts = [run_chunk(s) for s in starts]
+        chunks = [population[start:start + chunk] for start in range(0, P, chunk)]
+        if n_threads == 1 or len(chunks) == 1:
+            parts = [_run_chunk(part, shared) for part in chunks]
         else:
-            parts = Parallel(n_jobs=n_threads, backend="threading")(delayed(run_chunk)(s) for s in starts)
+            parts = Parallel(n_jobs=n_threads, backend="threading")(delayed(_run_chunk)(part, shared)
+                                                                    for part in chunks)
     loss, wrong, solved, complete, sequences, steps = (np.concatenate(a) for a in zip(*parts, strict=True))
     if early_exit and complete.any():
         # BLAS may sum in another order for the narrower blocks, so the networks that ran to
@@ -450,13 +534,11 @@ def forward(population: Population, inputs: np.ndarray, lengths: np.ndarray | No
     batch = SequenceBatch(inputs, np.zeros((B, T, arch.n_out)), mask, lengths.astype(np.int64))
     _, entry_seq, entry_step = batch.scored_targets()
     (block,) = _make_blocks(batch, max(B, 1), entry_seq, entry_step)
-    history = np.full((len(population), entry_seq.size, arch.n_out), np.nan)
-
-    def record(t: int, outputs: np.ndarray, alive: np.ndarray) -> None:
-        history[:, block.events[t][1]] = outputs.transpose(0, 2, 1)
-
+    # Every step is scored, so the store of a chunk without early exit is the whole history.
+    history = _ChunkOutputs.empty(len(population), entry_seq.size, arch.n_out)
     with np.errstate(all="ignore"):
-        _simulate(compile_network(arch, population.W_h, population.W_y), block, record)
+        _simulate(compile_network(arch, population.W_h, population.W_y), block,
+                  np.arange(len(population)), history.record)
     result = np.full((len(population), B, T, arch.n_out), np.nan)
-    result[:, entry_seq, entry_step] = history
+    result[:, entry_seq, entry_step] = history.store
     return result
