@@ -349,20 +349,23 @@ def _run_chunk(part: Population, shared: _Shared) -> tuple[np.ndarray, ...]:
     tuple of ndarray, each shape (p,)
         Loss, wrong count, solved, complete (as :func:`score_outputs`), sequences and steps.
     """
-    net = compile_network(part.architecture, part.W_h, part.W_y)
-    out = _ChunkOutputs.empty(len(part), shared.entry_seq.size, part.architecture.n_out,
-                              shared.criterion if shared.early_exit else None, shared.judged)
-    for block in shared.blocks:
-        alive = np.flatnonzero(out.running)
-        if not alive.size:
-            break
-        out.sequences[alive] += block.size
-        _simulate(_select(net, alive), block, alive, out.record)
-        # Networks still running computed the whole block.
-        out.steps[alive[out.running[alive]]] += block.steps_through[-1]
-    return score_outputs(out.store, out.seen, out.running, shared.targets, shared.entry_seq,
-                         shared.n_sequences, shared.fitness, shared.criterion,
-                         shared.judged) + (out.sequences, out.steps)
+    # Overflow and NaN are expected (they score as fitness.worst).  numpy's error state is
+    # per thread, so it is set here, in the thread that runs the chunk, not by the caller.
+    with np.errstate(all="ignore"):
+        net = compile_network(part.architecture, part.W_h, part.W_y)
+        out = _ChunkOutputs.empty(len(part), shared.entry_seq.size, part.architecture.n_out,
+                                  shared.criterion if shared.early_exit else None, shared.judged)
+        for block in shared.blocks:
+            alive = np.flatnonzero(out.running)
+            if not alive.size:
+                break
+            out.sequences[alive] += block.size
+            _simulate(_select(net, alive), block, alive, out.record)
+            # Networks still running computed the whole block.
+            out.steps[alive[out.running[alive]]] += block.steps_through[-1]
+        return score_outputs(out.store, out.seen, out.running, shared.targets, shared.entry_seq,
+                             shared.n_sequences, shared.fitness, shared.criterion,
+                             shared.judged) + (out.sequences, out.steps)
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -439,13 +442,12 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
     chunk = _chunk_size(population, blocks, n_entries, memory_budget, n_threads)
     shared = _Shared(blocks, targets, judged, entry_seq, batch.n_sequences, fitness, criterion, early_exit)
 
-    with np.errstate(all="ignore"):
-        chunks = [population[start:start + chunk] for start in range(0, P, chunk)]
-        if n_threads == 1 or len(chunks) == 1:
-            parts = [_run_chunk(part, shared) for part in chunks]
-        else:
-            parts = Parallel(n_jobs=n_threads, backend="threading")(delayed(_run_chunk)(part, shared)
-                                                                    for part in chunks)
+    chunks = [population[start:start + chunk] for start in range(0, P, chunk)]
+    if n_threads == 1 or len(chunks) == 1:
+        parts = [_run_chunk(part, shared) for part in chunks]
+    else:
+        parts = Parallel(n_jobs=n_threads, backend="threading")(delayed(_run_chunk)(part, shared)
+                                                                for part in chunks)
     loss, wrong, solved, complete, sequences, steps = (np.concatenate(a) for a in zip(*parts, strict=True))
     if early_exit and complete.any():
         # BLAS may sum in another order for the narrower blocks, so the networks that ran to
