@@ -21,6 +21,7 @@ How it is made fast, without changing the mathematics:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,17 +81,40 @@ class Evaluation:
 
 # --------------------------------------------------------------------------- preparation
 @dataclass(frozen=True)
-class _Compiled:
-    """A chunk of networks rewritten for the tanh-space step (see the module docstring)."""
+class CompiledNetwork:
+    """Networks rewritten for the tanh-space step, as :func:`evaluate` and the stepper run them.
 
-    W_h: np.ndarray           # (p, H, D) effective weights
-    W_y: np.ndarray           # (p, O, D)
-    initial: np.ndarray       # (D,) stored state at t = 0: bias 1, activations 0
-    out_scale: np.ndarray     # (O,) real output = out_scale * stored + out_shift
+    A sigmoid unit stores ``u = tanh(z / 2)`` instead of its activation, and the affine map
+    back to the activation is folded into the weights of the links leaving it (see the module
+    docstring), so one step is a matrix product and a ``tanh`` per unit group.  Made by
+    :func:`compile_network`; :class:`evorec.stepper.Stepper` steps these same arrays, so a
+    network behaves identically in both.
+
+    Attributes
+    ----------
+    W_h : ndarray, shape (p, n_hidden, D)
+        Effective weights of the hidden units over the stored state
+        ``[1, x, u_h, u_y]`` (``D = 1 + n_in + n_hidden + n_out``).
+    W_y : ndarray, shape (p, n_out, D)
+        Effective weights of the output units.
+    initial : ndarray, shape (D,)
+        Stored state at ``t = 0``: bias 1, inputs 0, and the stored values of activation 0.
+    out_scale, out_shift : ndarray, shape (n_out,)
+        Real output activation = ``out_scale * stored + out_shift``.
+    squash_h, squash_y : bool
+        Apply ``tanh`` to the hidden / output group's products (False: linear units).
+    synchronous : bool, default False
+        Outputs from the previous step's hidden state (``Architecture.update``).
+    """
+
+    W_h: np.ndarray
+    W_y: np.ndarray
+    initial: np.ndarray
+    out_scale: np.ndarray
     out_shift: np.ndarray
-    squash_h: bool            # apply tanh to the hidden group (False: linear)
+    squash_h: bool
     squash_y: bool
-    synchronous: bool = False  # outputs from the previous hidden state (Architecture.update)
+    synchronous: bool = False
 
 
 def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +124,21 @@ def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ones(n), np.zeros(n)
 
 
-def _compile(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> _Compiled:
+def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> CompiledNetwork:
+    """Rewrite networks' weights for the tanh-space step.
+
+    Parameters
+    ----------
+    arch : Architecture
+        Sizes, activations and update order of the networks.
+    W_h, W_y : ndarray, shapes (p, n_hidden, D) and (p, n_out, D)
+        Real weights, as in :class:`evorec.Population` (any leading shape works).
+
+    Returns
+    -------
+    CompiledNetwork
+        New effective weight arrays; ``W_h`` and ``W_y`` are not modified.
+    """
     n_lead = 1 + arch.n_in
     scale_h, shift_h = _affine(arch.hidden, arch.n_hidden)
     scale_y, shift_y = _affine(arch.output, arch.n_out)
@@ -114,7 +152,7 @@ def _compile(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> _Compiled:
         return eff * 0.5 if activation == "sigmoid" else eff
 
     initial = np.concatenate([[1.0], np.zeros(arch.n_in), -shift_h / scale_h, -shift_y / scale_y])
-    return _Compiled(effective(W_h, arch.hidden), effective(W_y, arch.output), initial,
+    return CompiledNetwork(effective(W_h, arch.hidden), effective(W_y, arch.output), initial,
                      scale_y, shift_y, arch.hidden != "linear", arch.output != "linear",
                      arch.update == "synchronous")
 
@@ -155,13 +193,26 @@ def _make_blocks(batch: SequenceBatch, block_size: int, entry_seq: np.ndarray,
 
 
 # ------------------------------------------------------------------------------- kernel
-def _simulate(net: _Compiled, block: _Block, on_event) -> None:
-    """Run a chunk of networks over one block of sequences.
+#: ``on_event(block, t, outputs, rows)`` of :func:`_simulate`: returns which rows keep running.
+_EventHandler = Callable[[_Block, int, np.ndarray, np.ndarray], np.ndarray | None]
 
-    ``on_event(step, outputs, alive)`` is called at each step that carries targets with the
-    real outputs of the running networks at the scored positions, shape ``(p, n_out, k)``,
-    and the chunk rows still running; it returns a boolean array of the rows to keep running,
-    or None to keep all.
+
+def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _EventHandler) -> None:
+    """Run networks over one block of sequences.
+
+    Parameters
+    ----------
+    net : CompiledNetwork
+        The ``p`` networks.
+    block : _Block
+    rows : ndarray of int, shape (p,)
+        The caller's ids of the networks (their rows in its own arrays); they are handed to
+        ``on_event`` as they are, so the handler needs no mapping from ``net``'s rows.
+    on_event : callable
+        ``on_event(block, t, outputs, rows)`` is called at each step ``t`` that carries
+        targets, with the real outputs of the networks still running at the scored positions,
+        shape ``(r, n_out, k)``, and the ids of those networks, shape ``(r,)``.  It returns a
+        boolean array, shape ``(r,)``, of the networks to keep running, or None to keep all.
     """
     W_h, W_y = net.W_h, net.W_y
     synchronous = net.synchronous
@@ -174,7 +225,7 @@ def _simulate(net: _Compiled, block: _Block, on_event) -> None:
     state = np.empty((D, p, block.size))
     state[:] = net.initial[:, None, None]
     pre_h, pre_y = np.empty((H, p, block.size)), np.empty((n_out, p, block.size))
-    alive = np.arange(p)
+    alive = rows
     width = -1
     for t in range(block.inputs.shape[0]):
         if block.n_running[t] != width:  # views change only when a sequence ends
@@ -203,7 +254,7 @@ def _simulate(net: _Compiled, block: _Block, on_event) -> None:
             continue
         outputs = state[y_rows][:, :, event[0]].transpose(1, 0, 2) * net.out_scale[:, None] \
             + net.out_shift[:, None]
-        keep = on_event(t, outputs, alive)
+        keep = on_event(block, t, outputs, alive)
         if keep is not None and not keep.all():
             alive = alive[keep]
             if not alive.size:
@@ -211,6 +262,110 @@ def _simulate(net: _Compiled, block: _Block, on_event) -> None:
             state, W_h, W_y = state[:, keep], W_h[keep], W_y[keep]
             pre_h, pre_y = np.empty((H, alive.size, block.size)), np.empty((n_out, alive.size, block.size))
             width = -1
+
+
+# ------------------------------------------------------------------------------ chunks
+@dataclass(frozen=True)
+class _Shared:
+    """What every chunk of one evaluation reads: the blocks to run and how to score them.
+
+    ``targets``, ``judged`` (what the criterion compares with) and ``entry_seq`` are the
+    batch's scored entries, shape ``(N, n_out)``, ``(N, n_out)`` and ``(N,)``.
+    """
+
+    blocks: list[_Block]
+    targets: np.ndarray
+    judged: np.ndarray
+    entry_seq: np.ndarray
+    n_sequences: int
+    fitness: Fitness
+    criterion: Criterion
+    early_exit: bool
+
+
+@dataclass(eq=False)
+class _ChunkOutputs:
+    """One chunk's working arrays, filled as its networks run block by block.
+
+    Attributes
+    ----------
+    store : ndarray, shape (p, N, n_out)
+        Real outputs at the scored entries; NaN where a network never got there.
+    seen : ndarray of bool, shape (p, N)
+        Entries whose output is in ``store``.
+    running : ndarray of bool, shape (p,)
+        Not (yet) stopped by early exit.
+    sequences, steps : ndarray of int, shape (p,)
+        Sequence presentations and network time steps computed so far.
+    stop_on : Criterion or None
+        With early exit, the criterion that stops a network at its first wrong entry;
+        None to let every network run to the end.
+    judged : ndarray, shape (N, n_out), optional
+        What ``stop_on`` compares the outputs with.
+    """
+
+    store: np.ndarray
+    seen: np.ndarray
+    running: np.ndarray
+    sequences: np.ndarray
+    steps: np.ndarray
+    stop_on: Criterion | None = None
+    judged: np.ndarray | None = None
+
+    @classmethod
+    def empty(cls, p: int, n_entries: int, n_out: int, stop_on: Criterion | None = None,
+              judged: np.ndarray | None = None) -> _ChunkOutputs:
+        """Arrays for ``p`` networks that have not run yet."""
+        return cls(np.full((p, n_entries, n_out), np.nan), np.zeros((p, n_entries), dtype=bool),
+                   np.ones(p, dtype=bool), np.zeros(p, dtype=np.int64), np.zeros(p, dtype=np.int64),
+                   stop_on, judged)
+
+    def record(self, block: _Block, t: int, outputs: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+        """Keep the outputs of step ``t`` of ``block``; with early exit, stop wrong networks.
+
+        The ``on_event`` handler of :func:`_simulate`: ``outputs``, shape ``(r, n_out, k)``,
+        are those of the networks ``rows`` (rows of these arrays) at the block's scored
+        positions of step ``t``.  Returns which of ``rows`` keep running (None: all).
+        """
+        entries = block.events[t][1]
+        values = outputs.transpose(0, 2, 1)
+        self.store[rows[:, None], entries] = values
+        self.seen[rows[:, None], entries] = True
+        if self.stop_on is None:
+            return None
+        keep = self.stop_on.entry_correct(values, self.judged[entries]).all(axis=1)
+        # A stopped network is charged the steps of its block up to this one.
+        stopped = rows[~keep]
+        self.steps[stopped] += block.steps_through[t]
+        self.running[stopped] = False
+        return keep
+
+
+def _run_chunk(part: Population, shared: _Shared) -> tuple[np.ndarray, ...]:
+    """Run one chunk of networks over every block and score it.
+
+    Returns
+    -------
+    tuple of ndarray, each shape (p,)
+        Loss, wrong count, solved, complete (as :func:`score_outputs`), sequences and steps.
+    """
+    # Overflow and NaN are expected (they score as fitness.worst).  numpy's error state is
+    # per thread, so it is set here, in the thread that runs the chunk, not by the caller.
+    with np.errstate(all="ignore"):
+        net = compile_network(part.architecture, part.W_h, part.W_y)
+        out = _ChunkOutputs.empty(len(part), shared.entry_seq.size, part.architecture.n_out,
+                                  shared.criterion if shared.early_exit else None, shared.judged)
+        for block in shared.blocks:
+            alive = np.flatnonzero(out.running)
+            if not alive.size:
+                break
+            out.sequences[alive] += block.size
+            _simulate(_select(net, alive), block, alive, out.record)
+            # Networks still running computed the whole block.
+            out.steps[alive[out.running[alive]]] += block.steps_through[-1]
+        return score_outputs(out.store, out.seen, out.running, shared.targets, shared.entry_seq,
+                             shared.n_sequences, shared.fitness, shared.criterion,
+                             shared.judged) + (out.sequences, out.steps)
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -228,7 +383,7 @@ def _chunk_size(population: Population, blocks: list[_Block], n_entries: int, me
     rows = arch.n_units + arch.n_hidden + arch.n_out
     hot = 8 * rows * blocks[0].size  # state and pre-activations: touched every step
     # Gathered outputs and the scoring temporaries made from them, the seen/right flags, and
-    # the weights with the copies _compile makes of them.
+    # the weights with the copies compile_network makes of them.
     cold = 8 * 6 * n_entries * arch.n_out + 2 * n_entries + 8 * 3 * rows * arch.n_units
     # Inputs, targets, the entry index arrays (sequence, step, position, entry id), and the six
     # per-network result arrays, held per chunk and once more when joined.
@@ -285,46 +440,14 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
                           entry_seq, entry_step)
     n_threads = min(effective_n_jobs(n_jobs), max(1, P))
     chunk = _chunk_size(population, blocks, n_entries, memory_budget, n_threads)
+    shared = _Shared(blocks, targets, judged, entry_seq, batch.n_sequences, fitness, criterion, early_exit)
 
-    def run_chunk(start: int) -> tuple[np.ndarray, ...]:
-        part = population[start:start + chunk]
-        net = _compile(population.architecture, part.W_h, part.W_y)
-        p = len(part)
-        store = np.full((p, n_entries, batch.n_out), np.nan)
-        seen = np.zeros((p, n_entries), dtype=bool)
-        running = np.ones(p, dtype=bool)
-        sequences = np.zeros(p, dtype=np.int64)
-        steps = np.zeros(p, dtype=np.int64)
-
-        def on_event(t: int, outputs: np.ndarray, alive: np.ndarray) -> np.ndarray | None:
-            entries = block.events[t][1]
-            values = outputs.transpose(0, 2, 1)
-            store[alive[:, None], entries] = values
-            seen[alive[:, None], entries] = True
-            if not early_exit:
-                return None
-            keep = criterion.entry_correct(values, judged[entries]).all(axis=1)
-            steps[alive[~keep]] += block.steps_through[t]
-            running[alive[~keep]] = False
-            return keep
-
-        for block in blocks:
-            alive = np.flatnonzero(running)
-            if not alive.size:
-                break
-            sequences[alive] += block.size
-            _simulate(_select(net, alive), block,
-                      lambda t, out, rows, alive=alive: on_event(t, out, alive[rows]))
-            steps[alive[running[alive]]] += block.steps_through[-1]
-        return score_outputs(store, seen, running, targets, entry_seq, batch.n_sequences, fitness,
-                             criterion, judged) + (sequences, steps)
-
-    with np.errstate(all="ignore"):
-        starts = range(0, P, chunk)
-        if n_threads == 1 or len(starts) == 1:
-            parts = [run_chunk(s) for s in starts]
-        else:
-            parts = Parallel(n_jobs=n_threads, backend="threading")(delayed(run_chunk)(s) for s in starts)
+    chunks = [population[start:start + chunk] for start in range(0, P, chunk)]
+    if n_threads == 1 or len(chunks) == 1:
+        parts = [_run_chunk(part, shared) for part in chunks]
+    else:
+        parts = Parallel(n_jobs=n_threads, backend="threading")(delayed(_run_chunk)(part, shared)
+                                                                for part in chunks)
     loss, wrong, solved, complete, sequences, steps = (np.concatenate(a) for a in zip(*parts, strict=True))
     if early_exit and complete.any():
         # BLAS may sum in another order for the narrower blocks, so the networks that ran to
@@ -336,10 +459,10 @@ def evaluate(population: Population, batch: SequenceBatch, fitness: Fitness,
     return Evaluation(loss, wrong, solved, complete, sequences, steps, batch.n_sequences)
 
 
-def _select(net: _Compiled, rows: np.ndarray) -> _Compiled:
+def _select(net: CompiledNetwork, rows: np.ndarray) -> CompiledNetwork:
     if rows.size == net.W_h.shape[0]:
         return net
-    return _Compiled(net.W_h[rows], net.W_y[rows], net.initial, net.out_scale, net.out_shift,
+    return CompiledNetwork(net.W_h[rows], net.W_y[rows], net.initial, net.out_scale, net.out_shift,
                      net.squash_h, net.squash_y, net.synchronous)
 
 
@@ -413,13 +536,11 @@ def forward(population: Population, inputs: np.ndarray, lengths: np.ndarray | No
     batch = SequenceBatch(inputs, np.zeros((B, T, arch.n_out)), mask, lengths.astype(np.int64))
     _, entry_seq, entry_step = batch.scored_targets()
     (block,) = _make_blocks(batch, max(B, 1), entry_seq, entry_step)
-    history = np.full((len(population), entry_seq.size, arch.n_out), np.nan)
-
-    def record(t: int, outputs: np.ndarray, alive: np.ndarray) -> None:
-        history[:, block.events[t][1]] = outputs.transpose(0, 2, 1)
-
+    # Every step is scored, so the store of a chunk without early exit is the whole history.
+    history = _ChunkOutputs.empty(len(population), entry_seq.size, arch.n_out)
     with np.errstate(all="ignore"):
-        _simulate(_compile(arch, population.W_h, population.W_y), block, record)
+        _simulate(compile_network(arch, population.W_h, population.W_y), block,
+                  np.arange(len(population)), history.record)
     result = np.full((len(population), B, T, arch.n_out), np.nan)
-    result[:, entry_seq, entry_step] = history
+    result[:, entry_seq, entry_step] = history.store
     return result

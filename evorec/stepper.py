@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import integer
-from .evaluate import _compile
+from .evaluate import compile_network
 from .network import Population
 
 
@@ -35,7 +35,7 @@ class Stepper:
     def __init__(self, population: Population, n_envs: int) -> None:
         self.n_envs = integer(n_envs, "n_envs")
         self.architecture = population.architecture
-        self._net = _compile(self.architecture, population.W_h, population.W_y)
+        self._net = compile_network(self.architecture, population.W_h, population.W_y)
         self.reset()
 
     @property

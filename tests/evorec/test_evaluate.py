@@ -1,4 +1,5 @@
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -112,6 +113,20 @@ def test_non_finite_outputs_get_the_worst_loss_without_an_exception():
         assert result.loss[0] == fitness.worst
         assert np.isfinite(result.loss[1])
         assert result.wrong[0] == 4
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_overflowing_networks_raise_no_floating_point_warning_on_any_thread(n_jobs):
+    # numpy's error state is per thread: the chunks that run on joblib's threads must set it.
+    rng = np.random.default_rng(9)
+    arch = Architecture.fully_recurrent(1, 3, 1, hidden="linear", output="linear")
+    pop = Population.random(arch, 300, rng, -1e12, 1e12)
+    batch = _batch(rng, B=10, T=30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = evaluate(pop, batch, MeanSquaredError(), WithinTolerance(0.1), memory_budget=200_000,
+                          n_jobs=n_jobs)
+    assert np.isinf(result.loss).any()
 
 
 def test_batch_that_does_not_fit_the_architecture_is_refused():
