@@ -15,6 +15,7 @@ from evorec.checks import InvalidParameter
 from evorec.registry import UnknownParameter
 from evorec.scoring import Criterion
 from evorec.task import ClosedLoopTask
+from tests.strategies.solving import SMALL_SETTINGS as SMALL_STRATEGIES
 
 #: Small settings per task, so that every check runs in a fraction of a second.
 SMALL_TASKS = {
@@ -25,16 +26,6 @@ SMALL_TASKS = {
     "multiplication": {"T": 10},
     "long_lag": {"p": 5},
     "ant": {"max_steps": 20},
-}
-#: Small settings per strategy (a few batches of a tiny problem).
-SMALL_STRATEGIES = {
-    "guessing": {"batch_size": 20},
-    "annealing": {"chains": 2, "N_s": 2, "N_T": 2},
-    "multigrid": {"batch_size": 8, "K": 8},
-    "gnarl": {"population": 10, "max_hidden": 2},
-    "cmaes": {"population_size": 6},
-    "bptt": {"check_every": 5},
-    "lstm": {"check_every": 5, "n_blocks": 1, "n_cells": 1},
 }
 SPACE = evorec.Architecture.rg_a1(1)
 

@@ -1,6 +1,18 @@
-"""The acceptance check every search strategy shares: solve latch II and parity (25..50)."""
+"""What the strategy tests share: small settings per strategy, and the acceptance check (solve
+latch II and parity 25..50)."""
 
 from evorec import Budget, make_problem, search
+
+#: Small settings per strategy, so each search runs for several batches in well under a second.
+SMALL_SETTINGS = {
+    "guessing": {"batch_size": 50},
+    "annealing": {"chains": 4, "N_s": 2, "N_T": 2},
+    "multigrid": {"batch_size": 16, "K": 32},
+    "gnarl": {"population": 20, "max_hidden": 3},
+    "cmaes": {"population_size": 12},
+    "bptt": {"check_every": 5},
+    "lstm": {"check_every": 5, "n_blocks": 1, "n_cells": 1},
+}
 
 PROBLEMS = {
     "parity": {"task": "parity", "task_params": {"lengths": (25, 50)}},

@@ -13,17 +13,8 @@ import pytest
 
 from evorec import STRATEGIES, Budget, Population, Problem, make_problem, search
 from evorec.codec import decode, encode
+from tests.strategies.solving import SMALL_SETTINGS as SETTINGS
 
-#: Small settings per strategy, so each search runs for several batches in well under a second.
-SETTINGS = {
-    "guessing": {"batch_size": 50},
-    "annealing": {"chains": 4, "N_s": 2, "N_T": 2},
-    "multigrid": {"batch_size": 16, "K": 32},
-    "gnarl": {"population": 20, "max_hidden": 3},
-    "cmaes": {"population_size": 12},
-    "bptt": {"check_every": 5},
-    "lstm": {"check_every": 5, "n_blocks": 1, "n_cells": 1},
-}
 PROBLEM = {"task": "parity", "task_params": {"lengths": (6, 10)}, "train_size": 20, "test_size": 20, "seed": 4}
 BUDGET = {"evaluations": 600}
 RESUME_SCRIPT = """
