@@ -247,7 +247,7 @@ def lstm_cell_error_norms(lstm: LSTM, params: np.ndarray, batch: SequenceBatch, 
     """
     lags = _check_lags(lags, batch)
     w = lstm.unpack(params)
-    rec = lstm._run(w, batch)
+    rec = lstm.record(w, batch)
     B, N, C, nb = batch.n_sequences, lstm.n_cells_total, lstm.n_cells, lstm.n_blocks
     g_fn, g_d = SQUASH[lstm.cell_input]
     h_fn, h_d = SQUASH[lstm.cell_output]

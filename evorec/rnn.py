@@ -28,6 +28,14 @@ from evorec.batch import SequenceBatch
 from evorec.checks import InvalidParameter, array_size, integer, number_in, one_of, optional_integer, positive_number
 from evorec.evaluate import DEFAULT_MEMORY_BUDGET, Evaluation, score_outputs
 from evorec.network import Architecture
+from evorec.rnn_kernels import (
+    ACTIVATION_CODES,
+    SQUASH_CODES,
+    lstm_backward,
+    lstm_forward,
+    network_backward,
+    network_forward,
+)
 from evorec.scoring import Criterion, Fitness
 from evorec.task import running_mask
 
@@ -85,20 +93,13 @@ def forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
     B, T = batch.n_sequences, batch.n_steps
     H, n_out = arch.n_hidden, arch.n_out
     alive = running_mask(batch.lengths, T)  # (B, T)
-    x = np.where(alive[:, :, None], batch.inputs, 0.0)
+    x = np.ascontiguousarray(np.where(alive[:, :, None], batch.inputs, 0.0))
     h_all = np.zeros((B, T, H))
     y_all = np.zeros((B, T, n_out))
     z_all = np.zeros((B, T, n_out))
-    h, y = np.zeros((B, H)), np.zeros((B, n_out))
-    ones = np.ones((B, 1))
-    for t in range(T):
-        live = alive[:, t, None]
-        u = np.concatenate([ones, x[:, t], h, y], axis=1)
-        h = np.where(live, _activate(arch.hidden, u @ W_h.T), 0.0)
-        v = np.concatenate([ones, x[:, t], h, y], axis=1)
-        z = np.where(live, v @ W_y.T, 0.0)
-        y = np.where(live, _activate(arch.output, z), 0.0)
-        h_all[:, t], y_all[:, t], z_all[:, t] = h, y, z
+    network_forward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x,
+                    batch.lengths.astype(np.int64), ACTIVATION_CODES[arch.hidden], ACTIVATION_CODES[arch.output],
+                    h_all, y_all, z_all)
     return {"x": x, "h": h_all, "y": y_all, "z": z_all, "alive": alive}
 
 
@@ -176,50 +177,21 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
 
 def _backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[str, np.ndarray],
               error_z: np.ndarray, truncate: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Back-propagation through time, full or truncated.
+    """Back-propagation through time, full or truncated (:func:`evorec.rnn_kernels.network_backward`).
 
     For truncation the error is kept in a window of ``K = truncate`` separate parts, part ``j``
     at step ``t`` holding the error that started at scored step ``t + j``; each part is dropped
-    once it has passed through ``K`` steps.  This keeps the cost at ``O(T K)`` vectorised
-    steps instead of one backward sweep per scored step.  Full BPTT is the same with a single
-    part that is never dropped.
+    once it has passed through ``K`` steps.  This keeps the cost at ``O(T K)`` steps instead of
+    one backward sweep per scored step.  Full BPTT is the same with a single part that is never
+    dropped.
     """
-    x, h_all, y_all, alive = fwd["x"], fwd["h"], fwd["y"], fwd["alive"]
-    B, T, _ = x.shape
-    H, n_out = arch.n_hidden, arch.n_out
-    src = arch.source_slices()
-    K = 1 if truncate is None else min(int(truncate), T)
-    window = truncate is not None
-    carry_h = np.zeros((B, K, H))  # dL/dh_t arriving from step t+1, per part
-    carry_y = np.zeros((B, K, n_out))  # dL/dy_t arriving from step t+1, per part
-    dW_h, dW_y = np.zeros_like(W_h), np.zeros_like(W_y)
-    ones = np.ones((B, 1))
-    zero_h, zero_y = np.zeros((B, H)), np.zeros((B, n_out))
-    for t in range(T - 1, -1, -1):
-        h_prev = h_all[:, t - 1] if t > 0 else zero_h
-        y_prev = y_all[:, t - 1] if t > 0 else zero_y
-        u = np.concatenate([ones, x[:, t], h_prev, y_prev], axis=1)  # (B, D)
-        v = np.concatenate([ones, x[:, t], h_all[:, t], y_prev], axis=1)
-        live = alive[:, t, None, None]
-        # Output units: the carried error goes through f_y', the new error is already dL/dz.
-        dz = carry_y * activation_derivative(arch.output, y_all[:, t])[:, None, :]
-        dz[:, 0] += error_z[:, t]
-        dz = np.where(live, dz, 0.0)  # padded steps carry no error (and their states are 0)
-        dW_y += np.einsum("bko,bd->od", dz, v)
-        dv = dz @ W_y  # (B, K, D)
-        dh = (carry_h + dv[:, :, src["hidden"]]) * activation_derivative(arch.hidden, h_all[:, t])[:, None, :]
-        dh = np.where(live, dh, 0.0)
-        dW_h += np.einsum("bkh,bd->hd", dh, u)
-        du = dh @ W_h
-        new_h = du[:, :, src["hidden"]]
-        new_y = du[:, :, src["output"]] + dv[:, :, src["output"]]
-        if window:
-            # Part j started at step t + j; at step t - 1 it becomes part j + 1, and the part that
-            # has gone through K steps (j = K - 1) stops: its older state is a constant.
-            carry_h = np.concatenate([np.zeros((B, 1, H)), new_h[:, :-1]], axis=1)
-            carry_y = np.concatenate([np.zeros((B, 1, n_out)), new_y[:, :-1]], axis=1)
-        else:
-            carry_h, carry_y = new_h, new_y
+    x, h_all, y_all = fwd["x"], fwd["h"], fwd["y"]
+    lengths = fwd["alive"].sum(axis=1).astype(np.int64)
+    window = 0 if truncate is None else min(int(truncate), x.shape[1])
+    dW_h, dW_y = np.zeros(W_h.shape), np.zeros(W_y.shape)
+    network_backward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x, lengths,
+                     h_all, y_all, np.ascontiguousarray(error_z), ACTIVATION_CODES[arch.hidden],
+                     ACTIVATION_CODES[arch.output], window, dW_h, dW_y)
     return dW_h, dW_y
 
 
@@ -368,36 +340,30 @@ class LSTM:
         return self.pack(weights)
 
     # -------------------------------------------------------------- forward and backward
-    def _run(self, w: dict[str, np.ndarray], batch: SequenceBatch) -> dict[str, np.ndarray]:
+    def record(self, w: dict[str, np.ndarray], batch: SequenceBatch) -> dict[str, np.ndarray]:
+        """Run the batch forward (:func:`evorec.rnn_kernels.lstm_forward`), keeping every net input
+        and state: ``a_in``, ``a_out``, ``a_forget`` (zeros without a forget gate), ``a_cell``,
+        ``s``, ``c``, ``z``, ``y`` (each (B, T, ·), zero beyond a sequence's length), the inputs
+        ``x`` (padding read as 0) and the ``alive`` mask (B, T)."""
         B, T = batch.n_sequences, batch.n_steps
-        N, C = self.n_cells_total, self.n_cells
-        g_fn, h_fn = SQUASH[self.cell_input][0], SQUASH[self.cell_output][0]
+        N, nb = self.n_cells_total, self.n_blocks
         alive = running_mask(batch.lengths, T)
-        x = np.where(alive[:, :, None], batch.inputs, 0.0)  # padding may hold anything
-        keys = ["a_in", "a_out", "a_forget", "a_cell", "s", "c", "z", "y"]
-        sizes = {"a_in": self.n_blocks, "a_out": self.n_blocks, "a_forget": self.n_blocks, "a_cell": N,
-                 "s": N, "c": N, "z": self.n_out, "y": self.n_out}
-        rec = {k: np.zeros((B, T, sizes[k])) for k in keys}
-        s, c = np.zeros((B, N)), np.zeros((B, N))
-        ones = np.ones((B, 1))
-        for t in range(T):
-            live = alive[:, t, None]
-            r = np.concatenate([ones, x[:, t], c], axis=1)
-            a_in, a_out, a_cell = r @ w["W_in"].T, r @ w["W_out"].T, r @ w["W_cell"].T
-            forget = np.ones((B, N))
-            if self.forget_gate:
-                a_f = r @ w["W_forget"].T
-                forget = np.repeat(sigmoid(a_f), C, axis=1)
-                rec["a_forget"][:, t] = a_f
-            s = np.where(live, forget * s + np.repeat(sigmoid(a_in), C, axis=1) * g_fn(a_cell), 0.0)
-            c = np.where(live, np.repeat(sigmoid(a_out), C, axis=1) * h_fn(s), 0.0)
-            z = np.concatenate([ones, x[:, t], c], axis=1) @ w["W_y"].T
-            y = _activate(self.output, z)
-            for k, v in (("a_in", a_in), ("a_out", a_out), ("a_cell", a_cell), ("s", s), ("c", c), ("z", z),
-                         ("y", y)):
-                rec[k][:, t] = np.where(live, v, 0.0)
+        x = np.ascontiguousarray(np.where(alive[:, :, None], batch.inputs, 0.0))  # padding may hold anything
+        sizes = {"a_in": nb, "a_out": nb, "a_forget": nb, "a_cell": N, "s": N, "c": N, "z": self.n_out,
+                 "y": self.n_out}
+        rec = {k: np.zeros((B, T, size)) for k, size in sizes.items()}
+        lstm_forward(*self._kernel_weights(w), x, batch.lengths.astype(np.int64), self.n_cells, self.forget_gate,
+                     SQUASH_CODES[self.cell_input], SQUASH_CODES[self.cell_output], ACTIVATION_CODES[self.output],
+                     rec["a_in"], rec["a_out"], rec["a_forget"], rec["a_cell"], rec["s"], rec["c"], rec["z"],
+                     rec["y"])
         rec["x"], rec["alive"] = x, alive
         return rec
+
+    def _kernel_weights(self, w: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
+        """The weight matrices in the kernels' order; a zero forget matrix without a forget gate."""
+        forget = w["W_forget"] if self.forget_gate else np.zeros_like(w["W_in"])
+        return tuple(np.ascontiguousarray(m, dtype=float) for m in (w["W_in"], w["W_out"], forget, w["W_cell"],
+                                                                     w["W_y"]))
 
     def forward(self, params: np.ndarray, inputs: np.ndarray, lengths: np.ndarray | None = None) -> np.ndarray:
         """Outputs, shape ``(B, T, n_out)``; NaN at steps beyond a sequence's length."""
@@ -406,7 +372,7 @@ class LSTM:
         lengths = np.full(B, T, dtype=np.int64) if lengths is None else np.asarray(lengths, dtype=np.int64)
         alive = running_mask(lengths, T)
         batch = SequenceBatch(inputs, np.zeros((B, T, self.n_out)), alive, lengths)
-        y = self._run(self.unpack(params), batch)["y"]
+        y = self.record(self.unpack(params), batch)["y"]
         return np.where(alive[:, :, None], y, np.nan)
 
     def evaluate(self, candidates: np.ndarray, batch: SequenceBatch, fitness: Fitness, criterion: Criterion, *,
@@ -450,52 +416,20 @@ class LSTM:
             raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the LSTM "
                              f"{self.n_in} and {self.n_out}")
         w = self.unpack(params)
-        rec = self._run(w, batch)
+        rec = self.record(w, batch)
         value, error_z = _loss_and_output_error(self.output, batch, rec["y"], rec["z"], loss)
         return value, self.pack(self._backward(w, rec, error_z))
 
     def _backward(self, w: dict[str, np.ndarray], rec: dict[str, np.ndarray],
                   error_z: np.ndarray) -> dict[str, np.ndarray]:
-        x, alive = rec["x"], rec["alive"]
-        B, T, _ = x.shape
-        N, C, nb = self.n_cells_total, self.n_cells, self.n_blocks
-        g_fn, g_d = SQUASH[self.cell_input]
-        h_fn, h_d = SQUASH[self.cell_output]
-        grads = {name: np.zeros_like(W) for name, W in w.items()}
-        cells = slice(1 + self.n_in, self.n_source)  # where c sits in r and in the output source
-        d_c_next = np.zeros((B, N))  # dL/dc_t through the step t+1 gates and cell inputs
-        d_s_next = np.zeros((B, N))  # dL/ds_t through s_{t+1} = f_{t+1} s_t + ...
-        ones, zeros = np.ones((B, 1)), np.zeros((B, N))
-
-        def block_sum(v: np.ndarray) -> np.ndarray:  # a gate's error: summed over its block's cells
-            return v.reshape(B, nb, C).sum(axis=2)
-
-        for t in range(T - 1, -1, -1):
-            live = alive[:, t, None]
-            c_prev = rec["c"][:, t - 1] if t > 0 else zeros
-            s_prev = rec["s"][:, t - 1] if t > 0 else zeros
-            r = np.concatenate([ones, x[:, t], c_prev], axis=1)
-            dz = error_z[:, t]
-            grads["W_y"] += dz.T @ np.concatenate([ones, x[:, t], rec["c"][:, t]], axis=1)
-            d_c = np.where(live, dz @ w["W_y"][:, cells] + d_c_next, 0.0)
-            s, a_in, a_out, a_cell = rec["s"][:, t], rec["a_in"][:, t], rec["a_out"][:, t], rec["a_cell"][:, t]
-            i_gate, o_gate = sigmoid(a_in), sigmoid(a_out)
-            d_a = {"out": block_sum(d_c * h_fn(s)) * o_gate * (1.0 - o_gate)}
-            d_s = d_c * np.repeat(o_gate, C, axis=1) * h_d(s) + d_s_next
-            d_a["in"] = block_sum(d_s * g_fn(a_cell)) * i_gate * (1.0 - i_gate)
-            d_a["cell"] = d_s * np.repeat(i_gate, C, axis=1) * g_d(a_cell)
-            if self.forget_gate:
-                f_gate = sigmoid(rec["a_forget"][:, t])
-                d_a["forget"] = block_sum(d_s * s_prev) * f_gate * (1.0 - f_gate)
-                d_s_next = d_s * np.repeat(f_gate, C, axis=1)
-            else:
-                d_s_next = d_s
-            d_r = np.zeros((B, self.n_source))
-            for name, da in d_a.items():
-                da = np.where(live, da, 0.0)
-                grads[f"W_{name}"] += da.T @ r
-                d_r += da @ w[f"W_{name}"]
-            d_c_next = d_r[:, cells]
+        """Full BPTT through the recorded run (:func:`evorec.rnn_kernels.lstm_backward`)."""
+        grads = {name: np.zeros(W.shape) for name, W in w.items()}
+        forget = grads["W_forget"] if self.forget_gate else np.zeros(w["W_in"].shape)
+        lengths = rec["alive"].sum(axis=1).astype(np.int64)
+        lstm_backward(*self._kernel_weights(w), rec["x"], lengths, self.n_cells, self.forget_gate,
+                      SQUASH_CODES[self.cell_input], SQUASH_CODES[self.cell_output], rec["a_in"], rec["a_out"],
+                      rec["a_forget"], rec["a_cell"], rec["s"], rec["c"], np.ascontiguousarray(error_z),
+                      grads["W_in"], grads["W_out"], forget, grads["W_cell"], grads["W_y"])
         return grads
 
 

@@ -261,7 +261,7 @@ def test_lstm_cell_error_matches_finite_differences() -> None:
             c = sigmoid(w["W_out"] @ r) * h(s)
         return s
 
-    rec = lstm._run(w, batch)
+    rec = lstm.record(w, batch)
     e = np.ones(2) / np.sqrt(2)
     for q in range(6):
         t0 = T - 1 - q

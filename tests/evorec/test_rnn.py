@@ -7,6 +7,7 @@ from evorec import Architecture, Population, SequenceBatch, forward
 from evorec.rnn import LSTM, SGD, Adam, clip_norm, loss_and_grad
 from evorec.tasks.fitness import MeanSquaredError
 from tests.reference import ACTIVATION
+from tests.reference_bptt import numpy_loss_and_grad, numpy_lstm_loss_and_grad
 
 ACTS = ["tanh", "sigmoid", "linear"]
 
@@ -433,3 +434,43 @@ def test_gradients_refuse_the_synchronous_update_order():
     batch = SequenceBatch(np.zeros((2, 3, 1)), np.zeros((2, 3, 1)), np.ones((2, 3), bool), np.array([3, 3]))
     with pytest.raises(ValueError, match="update='hidden_first' only"):
         loss_and_grad(arch, np.zeros(arch.n_params), batch)
+
+
+# --------------------------------------------- compiled kernels against the numpy reference
+# The compiled passes (evorec.rnn_kernels) replace the vectorised numpy passes evorec used
+# before; tests/reference_bptt.py keeps those as an independent reference.
+def _relative_difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+@pytest.mark.parametrize("arch", [
+    Architecture.fully_recurrent(1, 3, 1),
+    Architecture.rg_a1(2),
+    Architecture.rg_a2(10),
+    Architecture.fully_recurrent(2, 4, 2, hidden="tanh", output="linear"),
+    Architecture.fully_recurrent(2, 0, 2, output="tanh"),
+    Architecture.latch_ii(),
+], ids=["a1_3", "rg_a1_2", "rg_a2", "tanh_linear_2x2", "no_hidden", "latch_ii"])
+@pytest.mark.parametrize("truncate", [None, 1, 3, 50])
+def test_compiled_bptt_equals_the_numpy_reference(arch, truncate):
+    rng = np.random.default_rng(17)
+    batch = _batch(rng, arch.n_in, arch.n_out, B=5, T=12)
+    for loss in ("mse", "cross_entropy") if arch.output == "sigmoid" else ("mse",):
+        theta = rng.normal(size=arch.n_params)
+        value, grad = loss_and_grad(arch, theta, batch, loss=loss, truncate=truncate)
+        want_value, want_grad = numpy_loss_and_grad(arch, theta, batch, loss=loss, truncate=truncate)
+        assert abs(value - want_value) <= 1e-12 * abs(want_value)
+        assert _relative_difference(grad, want_grad) < 1e-10
+
+
+@pytest.mark.parametrize("case", range(len(LSTM_CASES)))
+def test_compiled_lstm_gradient_equals_the_numpy_reference(case):
+    rng = np.random.default_rng(400 + case)
+    net = LSTM(2, 2, **LSTM_CASES[case])
+    params = net.init(rng, scale=1.0)
+    batch = _batch(rng, 2, 2, B=4, T=9)
+    for loss in ("mse", "cross_entropy") if net.output == "sigmoid" else ("mse",):
+        value, grad = net.loss_and_grad(params, batch, loss=loss)
+        want_value, want_grad = numpy_lstm_loss_and_grad(net, params, batch, loss=loss)
+        assert abs(value - want_value) <= 1e-12 * abs(want_value)
+        assert _relative_difference(grad, want_grad) < 1e-10

@@ -1,0 +1,354 @@
+"""Compiled forward and backward passes of evorec networks, for gradient training (BPTT).
+
+The gradient baselines train online, one short batch at a time, over tiny matrices (a hidden
+layer of 1 to 32 units): per step, numpy's per-call overhead costs more than the arithmetic.
+These kernels run a whole sequence in one compiled loop (numba, ``cache=True``, so a worker
+process compiles nothing the first process has compiled), with the network semantics of
+``docs/design.md`` ("Network semantics", the hidden-first update order): step ``t`` computes
+the hidden units from ``(1, x_t, h_{t-1}, y_{t-1})``, then the outputs from
+``(1, x_t, h_t, y_{t-1})``; every state starts at 0 and steps beyond a sequence's length are
+never computed.
+
+Activations are passed as codes (:data:`ACTIVATION_CODES`); losses' output errors are formed
+by :mod:`evorec.rnn` from the recorded outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+#: Codes of the activations the kernels know, in the order of ``network.ACTIVATIONS``.
+ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "linear": 2}
+
+
+@njit(cache=True, inline="always")
+def _activate(code: int, a: float) -> float:
+    if code == 0:
+        return np.tanh(a)
+    if code == 1:
+        # The tanh form never overflows, unlike 1 / (1 + exp(-a)) for large negative a.
+        return 0.5 * (1.0 + np.tanh(0.5 * a))
+    return a
+
+
+@njit(cache=True, inline="always")
+def _derivative(code: int, f: float) -> float:
+    """The activation's derivative, written in terms of its value ``f``."""
+    if code == 0:
+        return 1.0 - f * f
+    if code == 1:
+        return f * (1.0 - f)
+    return 1.0
+
+
+@njit(cache=True)
+def network_forward(W_h, W_y, x, lengths, act_h, act_y, h_all, y_all, z_all):  # pragma: no cover - compiled
+    """Fill ``h_all`` (B, T, H), ``y_all`` and ``z_all`` (B, T, n_out) for every sequence.
+
+    ``W_h`` is (H, D) and ``W_y`` (n_out, D) over the sources ``(bias, inputs, hidden,
+    outputs)``; ``x`` is (B, T, n_in).  The output arrays must be zero where ``t >= lengths[b]``.
+    """
+    B = x.shape[0]
+    n_in = x.shape[2]
+    H = W_h.shape[0]
+    n_out = W_y.shape[0]
+    hid = 1 + n_in
+    out = hid + H
+    D = out + n_out
+    source = np.empty(D)
+    for b in range(B):
+        source[:] = 0.0
+        source[0] = 1.0
+        for t in range(lengths[b]):
+            for i in range(n_in):
+                source[1 + i] = x[b, t, i]
+            # Hidden units from (1, x_t, h_{t-1}, y_{t-1}): written into h_all first, so that
+            # the source vector keeps h_{t-1} until every hidden unit is computed.
+            for j in range(H):
+                a = 0.0
+                for d in range(D):
+                    a += W_h[j, d] * source[d]
+                h_all[b, t, j] = _activate(act_h, a)
+            for j in range(H):
+                source[hid + j] = h_all[b, t, j]
+            for o in range(n_out):
+                z = 0.0
+                for d in range(D):
+                    z += W_y[o, d] * source[d]
+                z_all[b, t, o] = z
+                y_all[b, t, o] = _activate(act_y, z)
+            for o in range(n_out):
+                source[out + o] = y_all[b, t, o]
+
+
+@njit(cache=True)
+def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, window,
+                     dW_h, dW_y):  # pragma: no cover - compiled
+    """Add the gradient of the loss to ``dW_h`` and ``dW_y`` (full or truncated BPTT).
+
+    ``error_z`` (B, T, n_out) is the loss's derivative with respect to the output net inputs.
+    ``window`` 0 means full back-propagation through time; ``window = k >= 1`` keeps the error
+    of each scored step in its own part, dropped after it has passed through ``k`` steps
+    (see :func:`evorec.rnn.loss_and_grad`, ``truncate``).
+    """
+    B = x.shape[0]
+    n_in = x.shape[2]
+    H = W_h.shape[0]
+    n_out = W_y.shape[0]
+    hid = 1 + n_in
+    out = hid + H
+    D = out + n_out
+    K = 1 if window == 0 else window
+    carry_h = np.zeros((K, H))
+    carry_y = np.zeros((K, n_out))
+    dz = np.zeros((K, n_out))
+    dh = np.zeros((K, H))
+    dv = np.zeros((K, D))
+    du = np.zeros((K, D))
+    u = np.empty(D)
+    v = np.empty(D)
+    for b in range(B):
+        carry_h[:, :] = 0.0
+        carry_y[:, :] = 0.0
+        for t in range(lengths[b] - 1, -1, -1):
+            # The sources of step t: u for the hidden units, v for the outputs.
+            u[0] = 1.0
+            for i in range(n_in):
+                u[1 + i] = x[b, t, i]
+            for j in range(H):
+                u[hid + j] = h_all[b, t - 1, j] if t > 0 else 0.0
+            for o in range(n_out):
+                u[out + o] = y_all[b, t - 1, o] if t > 0 else 0.0
+            v[:] = u
+            for j in range(H):
+                v[hid + j] = h_all[b, t, j]
+            # Output units: the carried error goes through f_y'; the new error is dL/dz already.
+            for o in range(n_out):
+                slope = _derivative(act_y, y_all[b, t, o])
+                total = 0.0
+                for k in range(K):
+                    dz[k, o] = carry_y[k, o] * slope
+                dz[0, o] += error_z[b, t, o]
+                for k in range(K):
+                    total += dz[k, o]
+                for d in range(D):
+                    dW_y[o, d] += total * v[d]
+            for k in range(K):
+                for d in range(D):
+                    s = 0.0
+                    for o in range(n_out):
+                        s += dz[k, o] * W_y[o, d]
+                    dv[k, d] = s
+            for j in range(H):
+                slope = _derivative(act_h, h_all[b, t, j])
+                total = 0.0
+                for k in range(K):
+                    dh[k, j] = (carry_h[k, j] + dv[k, hid + j]) * slope
+                    total += dh[k, j]
+                for d in range(D):
+                    dW_h[j, d] += total * u[d]
+            for k in range(K):
+                for d in range(D):
+                    s = 0.0
+                    for j in range(H):
+                        s += dh[k, j] * W_h[j, d]
+                    du[k, d] = s
+            if window == 0:
+                for j in range(H):
+                    carry_h[0, j] = du[0, hid + j]
+                for o in range(n_out):
+                    carry_y[0, o] = du[0, out + o] + dv[0, out + o]
+            else:
+                # Part k started at step t + k; at step t - 1 it becomes part k + 1, and the part
+                # that has gone through K steps stops: its older state is a constant.
+                for k in range(K - 1, 0, -1):
+                    for j in range(H):
+                        carry_h[k, j] = du[k - 1, hid + j]
+                    for o in range(n_out):
+                        carry_y[k, o] = du[k - 1, out + o] + dv[k - 1, out + o]
+                carry_h[0, :] = 0.0
+                carry_y[0, :] = 0.0
+
+
+# ---------------------------------------------------------------------------------- LSTM
+#: Codes of the LSTM's squashing functions: the activations plus LSTM97's scaled sigmoids,
+#: g = 4 sigmoid - 2 (range (-2, 2)) and h = 2 sigmoid - 1 (range (-1, 1)).
+SQUASH_CODES = {"tanh": 0, "sigmoid": 1, "linear": 2, "lstm_g": 3, "lstm_h": 4}
+
+
+@njit(cache=True, inline="always")
+def _sigmoid(a: float) -> float:
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+@njit(cache=True, inline="always")
+def _squash(code: int, a: float) -> float:
+    if code == 3:
+        return 4.0 * _sigmoid(a) - 2.0
+    if code == 4:
+        return 2.0 * _sigmoid(a) - 1.0
+    return _activate(code, a)
+
+
+@njit(cache=True, inline="always")
+def _squash_slope(code: int, a: float) -> float:
+    """The squashing function's derivative, as a function of its net input ``a``."""
+    if code == 0:
+        f = np.tanh(a)
+        return 1.0 - f * f
+    if code == 2:
+        return 1.0
+    f = _sigmoid(a)
+    scale = 4.0 if code == 3 else 2.0 if code == 4 else 1.0
+    return scale * f * (1.0 - f)
+
+
+@njit(cache=True)
+def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget_gate, code_g, code_h, code_y,
+                 a_in, a_out, a_forget, a_cell, s_all, c_all, z_all, y_all):  # pragma: no cover - compiled
+    """Run every sequence through the LSTM, recording what back-propagation needs.
+
+    Gates and cell inputs see ``r_t = (1, x_t, c_{t-1})`` (shape R = 1 + n_in + cells); the
+    outputs see ``(1, x_t, c_t)``.  Cell ``n`` belongs to block ``n // n_cells``.  The record
+    arrays (B, T, ·) must be zero beyond each sequence's length.
+    """
+    B = x.shape[0]
+    n_in = x.shape[2]
+    n_blocks = W_in.shape[0]
+    N = W_cell.shape[0]
+    n_out = W_y.shape[0]
+    R = 1 + n_in + N
+    r = np.empty(R)
+    state = np.empty(N)
+    for b in range(B):
+        r[:] = 0.0
+        r[0] = 1.0
+        state[:] = 0.0
+        for t in range(lengths[b]):
+            for i in range(n_in):
+                r[1 + i] = x[b, t, i]
+            for k in range(n_blocks):
+                ai = 0.0
+                ao = 0.0
+                af = 0.0
+                for d in range(R):
+                    ai += W_in[k, d] * r[d]
+                    ao += W_out[k, d] * r[d]
+                    if forget_gate:
+                        af += W_forget[k, d] * r[d]
+                a_in[b, t, k] = ai
+                a_out[b, t, k] = ao
+                if forget_gate:
+                    a_forget[b, t, k] = af
+            for n in range(N):
+                a = 0.0
+                for d in range(R):
+                    a += W_cell[n, d] * r[d]
+                a_cell[b, t, n] = a
+                k = n // n_cells
+                keep = _sigmoid(a_forget[b, t, k]) if forget_gate else 1.0
+                state[n] = keep * state[n] + _sigmoid(a_in[b, t, k]) * _squash(code_g, a)
+                s_all[b, t, n] = state[n]
+                c_all[b, t, n] = _sigmoid(a_out[b, t, k]) * _squash(code_h, state[n])
+            # The cells' new outputs replace c_{t-1} in r: the outputs read (1, x_t, c_t).
+            for n in range(N):
+                r[1 + n_in + n] = c_all[b, t, n]
+            for o in range(n_out):
+                z = 0.0
+                for d in range(R):
+                    z += W_y[o, d] * r[d]
+                z_all[b, t, o] = z
+                y_all[b, t, o] = _activate(code_y, z)
+
+
+@njit(cache=True)
+def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget_gate, code_g, code_h,
+                  a_in, a_out, a_forget, a_cell, s_all, c_all, error_z,
+                  g_in, g_out, g_forget, g_cell, g_y):  # pragma: no cover - compiled
+    """Add the gradient (full BPTT) to ``g_in``, ``g_out``, ``g_forget``, ``g_cell`` and ``g_y``.
+
+    ``error_z`` (B, T, n_out) is the loss's derivative with respect to the output net inputs.
+    """
+    B = x.shape[0]
+    n_in = x.shape[2]
+    n_blocks = W_in.shape[0]
+    N = W_cell.shape[0]
+    n_out = W_y.shape[0]
+    cells = 1 + n_in
+    R = cells + N
+    r = np.empty(R)
+    d_c = np.empty(N)
+    d_s = np.empty(N)
+    d_cell = np.empty(N)
+    d_c_next = np.empty(N)
+    d_s_next = np.empty(N)
+    d_in = np.empty(n_blocks)
+    d_out = np.empty(n_blocks)
+    d_forget = np.empty(n_blocks)
+    for b in range(B):
+        d_c_next[:] = 0.0
+        d_s_next[:] = 0.0
+        for t in range(lengths[b] - 1, -1, -1):
+            # The outputs' sources (1, x_t, c_t) first, then r_t = (1, x_t, c_{t-1}).
+            r[0] = 1.0
+            for i in range(n_in):
+                r[1 + i] = x[b, t, i]
+            for n in range(N):
+                r[cells + n] = c_all[b, t, n]
+            for n in range(N):
+                d_c[n] = d_c_next[n]
+            for o in range(n_out):
+                e = error_z[b, t, o]
+                for d in range(R):
+                    g_y[o, d] += e * r[d]
+                for n in range(N):
+                    d_c[n] += e * W_y[o, cells + n]
+            for n in range(N):
+                r[cells + n] = c_all[b, t - 1, n] if t > 0 else 0.0
+            for k in range(n_blocks):
+                d_in[k] = 0.0
+                d_out[k] = 0.0
+                d_forget[k] = 0.0
+            for n in range(N):
+                k = n // n_cells
+                o_gate = _sigmoid(a_out[b, t, k])
+                i_gate = _sigmoid(a_in[b, t, k])
+                s = s_all[b, t, n]
+                d_out[k] += d_c[n] * _squash(code_h, s)
+                d_s[n] = d_c[n] * o_gate * _squash_slope(code_h, s) + d_s_next[n]
+                d_in[k] += d_s[n] * _squash(code_g, a_cell[b, t, n])
+                d_cell[n] = d_s[n] * i_gate * _squash_slope(code_g, a_cell[b, t, n])
+                if forget_gate:
+                    s_prev = s_all[b, t - 1, n] if t > 0 else 0.0
+                    d_forget[k] += d_s[n] * s_prev
+                    d_s_next[n] = d_s[n] * _sigmoid(a_forget[b, t, k])
+                else:
+                    d_s_next[n] = d_s[n]
+            for k in range(n_blocks):
+                o_gate = _sigmoid(a_out[b, t, k])
+                i_gate = _sigmoid(a_in[b, t, k])
+                d_out[k] *= o_gate * (1.0 - o_gate)
+                d_in[k] *= i_gate * (1.0 - i_gate)
+                if forget_gate:
+                    f_gate = _sigmoid(a_forget[b, t, k])
+                    d_forget[k] *= f_gate * (1.0 - f_gate)
+            # Weight gradients, and the error reaching c_{t-1} through every gate and cell input.
+            for n in range(N):
+                d_c_next[n] = 0.0
+            for k in range(n_blocks):
+                for d in range(R):
+                    g_in[k, d] += d_in[k] * r[d]
+                    g_out[k, d] += d_out[k] * r[d]
+                    if forget_gate:
+                        g_forget[k, d] += d_forget[k] * r[d]
+                for n in range(N):
+                    back = d_in[k] * W_in[k, cells + n] + d_out[k] * W_out[k, cells + n]
+                    if forget_gate:
+                        back += d_forget[k] * W_forget[k, cells + n]
+                    d_c_next[n] += back
+            for m in range(N):
+                for d in range(R):
+                    g_cell[m, d] += d_cell[m] * r[d]
+                for n in range(N):
+                    d_c_next[n] += d_cell[m] * W_cell[m, cells + n]
