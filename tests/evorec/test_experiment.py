@@ -226,6 +226,23 @@ def test_dask_local_cluster_gives_the_same_results_as_loky(tmp_path):
     assert _results(tmp_path / "loky") == _results(tmp_path / "dask")
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
+def test_compiled_gradient_strategies_run_alike_in_one_process_loky_and_dask_workers(tmp_path):
+    # The gradient baselines run compiled kernels (numba): a worker process loads them from the
+    # on-disk cache or compiles them, and must reach exactly the results of the parent process.
+    doc = dict(EXPERIMENT, seeds=2, grid={}, budget={"sequences": 400},
+               strategies=[{"name": "bptt", "params": {"check_every": 50}},
+                           {"name": "bptt", "label": "bptt-truncated", "params": {"check_every": 50, "truncate": 3}},
+                           {"name": "lstm", "params": {"check_every": 50, "n_blocks": 1, "n_cells": 2}}])
+    experiment = load(_write(tmp_path, doc))
+    run(experiment, out=str(tmp_path / "one"), n_jobs=1, backend="loky")
+    run(experiment, out=str(tmp_path / "loky"), n_jobs=2, backend="loky")
+    run(experiment, out=str(tmp_path / "dask"), n_jobs=2, backend="dask")
+    one = _results(tmp_path / "one")
+    assert len(one) == 6 and all(r["status"] == "ok" and r["sequences"] > 0 for r in one.values())
+    assert one == _results(tmp_path / "loky") == _results(tmp_path / "dask")
+
+
 def test_summary_counts_and_costs(tmp_path, capsys):
     path = _write(tmp_path, dict(EXPERIMENT, grid={}))
     out = tmp_path / "out"
