@@ -33,7 +33,7 @@ from .registry import STRATEGIES, make_fitness
 from .results import CONFIG_FILE, ResultsStore, latest
 from .strategy import Budget, search
 
-VERSIONED = ("evorec", "numpy", "scipy", "deap", "joblib")
+VERSIONED = ("evorec", "numpy", "scipy", "deap", "joblib", "numba")
 
 
 def _versions() -> dict[str, str]:
