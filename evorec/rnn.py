@@ -103,9 +103,10 @@ def forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
     return {"x": x, "h": h_all, "y": y_all, "z": z_all, "alive": alive}
 
 
-def _loss_and_output_error(output: str, batch: SequenceBatch, y: np.ndarray, z: np.ndarray,
+def loss_and_output_error(output: str, batch: SequenceBatch, y: np.ndarray, z: np.ndarray,
                            loss: str) -> tuple[float, np.ndarray]:
-    """The loss and its derivative with respect to the output net inputs ``z`` (B, T, n_out).
+    """The loss and its derivative with respect to the output net inputs ``z`` (B, T, n_out):
+    the first step of back-propagation, shared by the networks' and the LSTM's passes.
 
     ``output`` names the output activation ``y = f(z)``; padded and unscored entries get 0.
     """
@@ -170,7 +171,7 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
 
     W_h, W_y = architecture.unpack(theta)
     fwd = forward_record(architecture, W_h, W_y, batch)
-    value, error_z = _loss_and_output_error(architecture.output, batch, fwd["y"], fwd["z"], loss)
+    value, error_z = loss_and_output_error(architecture.output, batch, fwd["y"], fwd["z"], loss)
     dW_h, dW_y = _backward(architecture, W_h, W_y, fwd, error_z, truncate)
     return value, architecture.pack(dW_h, dW_y)
 
@@ -417,7 +418,7 @@ class LSTM:
                              f"{self.n_in} and {self.n_out}")
         w = self.unpack(params)
         rec = self.record(w, batch)
-        value, error_z = _loss_and_output_error(self.output, batch, rec["y"], rec["z"], loss)
+        value, error_z = loss_and_output_error(self.output, batch, rec["y"], rec["z"], loss)
         return value, self.pack(self._backward(w, rec, error_z))
 
     def _backward(self, w: dict[str, np.ndarray], rec: dict[str, np.ndarray],

@@ -42,6 +42,25 @@ def _derivative(code: int, f: float) -> float:
     return 1.0
 
 
+@njit(cache=True, inline="always")
+def _rows_times(delta, W, result):  # pragma: no cover - compiled
+    """``result[k] = delta[k] @ W`` for every row ``k``: errors sent back through weights ``W``."""
+    for k in range(delta.shape[0]):
+        for d in range(W.shape[1]):
+            total = 0.0
+            for i in range(W.shape[0]):
+                total += delta[k, i] * W[i, d]
+            result[k, d] = total
+
+
+@njit(cache=True, inline="always")
+def _layout(W_h, W_y, x):  # pragma: no cover - compiled
+    """Sizes and the source vector's layout ``(1, inputs, hidden, outputs)``: B, n_in, H, n_out,
+    where the hidden units start, where the outputs start, and its length D."""
+    n_in, H = x.shape[2], W_h.shape[0]
+    return x.shape[0], n_in, H, W_y.shape[0], 1 + n_in, 1 + n_in + H, 1 + n_in + H + W_y.shape[0]
+
+
 @njit(cache=True)
 def network_forward(W_h, W_y, x, lengths, act_h, act_y, h_all, y_all, z_all):  # pragma: no cover - compiled
     """Fill ``h_all`` (B, T, H), ``y_all`` and ``z_all`` (B, T, n_out) for every sequence.
@@ -49,13 +68,7 @@ def network_forward(W_h, W_y, x, lengths, act_h, act_y, h_all, y_all, z_all):  #
     ``W_h`` is (H, D) and ``W_y`` (n_out, D) over the sources ``(bias, inputs, hidden,
     outputs)``; ``x`` is (B, T, n_in).  The output arrays must be zero where ``t >= lengths[b]``.
     """
-    B = x.shape[0]
-    n_in = x.shape[2]
-    H = W_h.shape[0]
-    n_out = W_y.shape[0]
-    hid = 1 + n_in
-    out = hid + H
-    D = out + n_out
+    B, n_in, H, n_out, hid, out, D = _layout(W_h, W_y, x)
     source = np.empty(D)
     for b in range(B):
         source[:] = 0.0
@@ -92,13 +105,7 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
     of each scored step in its own part, dropped after it has passed through ``k`` steps
     (see :func:`evorec.rnn.loss_and_grad`, ``truncate``).
     """
-    B = x.shape[0]
-    n_in = x.shape[2]
-    H = W_h.shape[0]
-    n_out = W_y.shape[0]
-    hid = 1 + n_in
-    out = hid + H
-    D = out + n_out
+    B, n_in, H, n_out, hid, out, D = _layout(W_h, W_y, x)
     K = 1 if window == 0 else window
     carry_h = np.zeros((K, H))
     carry_y = np.zeros((K, n_out))
@@ -134,12 +141,7 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
                     total += dz[k, o]
                 for d in range(D):
                     dW_y[o, d] += total * v[d]
-            for k in range(K):
-                for d in range(D):
-                    s = 0.0
-                    for o in range(n_out):
-                        s += dz[k, o] * W_y[o, d]
-                    dv[k, d] = s
+            _rows_times(dz, W_y, dv)
             for j in range(H):
                 slope = _derivative(act_h, h_all[b, t, j])
                 total = 0.0
@@ -148,27 +150,17 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
                     total += dh[k, j]
                 for d in range(D):
                     dW_h[j, d] += total * u[d]
-            for k in range(K):
-                for d in range(D):
-                    s = 0.0
-                    for j in range(H):
-                        s += dh[k, j] * W_h[j, d]
-                    du[k, d] = s
-            if window == 0:
+            _rows_times(dh, W_h, du)
+            # Full BPTT: the one part carries on.  Truncated: part k started at step t + k; at
+            # step t - 1 it becomes part k + 1, and the part that has gone through K steps
+            # stops (its older state is a constant), while part 0 starts empty.
+            shift = 0 if window == 0 else 1
+            for k in range(K - 1, -1, -1):
+                source = k - shift
                 for j in range(H):
-                    carry_h[0, j] = du[0, hid + j]
+                    carry_h[k, j] = du[source, hid + j] if source >= 0 else 0.0
                 for o in range(n_out):
-                    carry_y[0, o] = du[0, out + o] + dv[0, out + o]
-            else:
-                # Part k started at step t + k; at step t - 1 it becomes part k + 1, and the part
-                # that has gone through K steps stops: its older state is a constant.
-                for k in range(K - 1, 0, -1):
-                    for j in range(H):
-                        carry_h[k, j] = du[k - 1, hid + j]
-                    for o in range(n_out):
-                        carry_y[k, o] = du[k - 1, out + o] + dv[k - 1, out + o]
-                carry_h[0, :] = 0.0
-                carry_y[0, :] = 0.0
+                    carry_y[k, o] = du[source, out + o] + dv[source, out + o] if source >= 0 else 0.0
 
 
 # ---------------------------------------------------------------------------------- LSTM

@@ -8,6 +8,9 @@ import numpy as np
 
 from evorec.batch import SequenceBatch
 from evorec.network import Architecture
+
+# The loss's first step and the squashing functions are shared: the passes are what is tested.
+from evorec.rnn import SQUASH, loss_and_output_error, sigmoid
 from evorec.task import running_mask
 
 
@@ -27,32 +30,9 @@ def activation_derivative(name, f):
     return np.ones_like(f)
 
 
-def _softplus(z):
-    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
-
-
-def _check_loss(loss, output):
-    assert loss in ("mse", "cross_entropy")
-
-
-def optional_integer(value, name, minimum):
-    return value
-
-
 def numpy_forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
-                   batch: SequenceBatch) -> dict[str, np.ndarray]:
-    """Run the batch forward, keeping what back-propagation needs.
-
-    Returns the inputs ``x`` (B, T, n_in), hidden and output activations ``h``, ``y`` and the
-    output net inputs ``z`` (B, T, ·) at every step, and the ``alive`` mask (B, T) of steps
-    within each sequence.
-
-    States at padded steps (``t >= lengths[b]``) are set to 0 and padded inputs are read as 0,
-    so padding (which may hold anything, even NaN) can never leak into the loss or gradient.
-    """
-    if arch.update != "hidden_first":
-        # The backward pass follows the hidden-first order; a synchronous net would need its own.
-        raise ValueError(f"gradients are implemented for update='hidden_first' only; got update={arch.update!r}")
+                         batch: SequenceBatch) -> dict[str, np.ndarray]:
+    """What :func:`evorec.rnn.forward_record` returns, one vectorised numpy step at a time."""
     B, T = batch.n_sequences, batch.n_steps
     H, n_out = arch.n_hidden, arch.n_out
     alive = running_mask(batch.lengths, T)  # (B, T)
@@ -73,88 +53,19 @@ def numpy_forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
     return {"x": x, "h": h_all, "y": y_all, "z": z_all, "alive": alive}
 
 
-def _loss_and_output_error(output: str, batch: SequenceBatch, y: np.ndarray, z: np.ndarray,
-                           loss: str) -> tuple[float, np.ndarray]:
-    """The loss and its derivative with respect to the output net inputs ``z`` (B, T, n_out).
-
-    ``output`` names the output activation ``y = f(z)``; padded and unscored entries get 0.
-    """
-    mask = batch.target_mask[:, :, None]
-    n_entries = int(batch.target_mask.sum()) * batch.n_out
-    targets = np.where(mask, batch.targets, 0.0)
-    if loss == "mse":
-        diff = np.where(mask, y - targets, 0.0)
-        value = float(np.sum(diff * diff) / n_entries)
-        error_z = 2.0 * diff / n_entries * activation_derivative(output, y)
-    else:  # cross_entropy, sigmoid outputs: computed from z so that saturated units stay finite
-        terms = targets * _softplus(-z) + (1.0 - targets) * _softplus(z)
-        value = float(np.sum(np.where(mask, terms, 0.0)) / n_entries)
-        error_z = np.where(mask, y - targets, 0.0) / n_entries
-    return value, error_z
-
-
 def numpy_loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: SequenceBatch, loss: str = "mse",
-                  truncate: int | None = None) -> tuple[float, np.ndarray]:
-    """Loss of an evorec network on a batch and its gradient with respect to the free parameters.
-
-    Parameters
-    ----------
-    architecture : Architecture
-        Sizes, structure mask, frozen weights and activations of the network.
-    theta : array_like, shape (n_params,)
-        Free parameters, in :meth:`Architecture.pack` order.
-    batch : SequenceBatch
-        Sequences of possibly different lengths; padding is ignored.
-    loss : {"mse", "cross_entropy"}
-        ``"mse"``: the plain mean of squared errors over every scored (sequence, step, output)
-        entry, exactly the ``mse`` fitness (:class:`evorec.tasks.fitness.MeanSquaredError`).
-        ``"cross_entropy"``: binary cross-entropy
-        ``-[d log y + (1 - d) log(1 - y)]`` averaged over the same entries; only for sigmoid
-        outputs, targets ``d`` in ``[0, 1]`` (it is computed from the net input, so it stays
-        finite when outputs saturate).
-    truncate : int, optional
-        ``None`` (default): full back-propagation through time.  An integer ``k >= 1``:
-        truncated BPTT in which the error of each scored step ``s`` flows back through at most
-        ``k`` steps, ``s, s-1, ..., s-k+1``.  Precisely, write the loss as ``sum_s L_s``, with
-        ``L_s`` the errors of scored step ``s`` (divided by the number of scored entries); the
-        result is the gradient with respect to ``theta`` of that sum where, in each ``L_s``,
-        the recurrent state ``(h_{s-k}, y_{s-k})`` that enters step ``s-k+1`` is treated as a
-        constant (its value in the forward pass); for ``s - k < 0`` that state is the initial
-        zero state, so ``truncate >= T`` gives the full gradient exactly.  ``truncate=1`` keeps
-        only the within-step paths (input and hidden to output).  The loss value returned is
-        always the true loss.
-
-    Returns
-    -------
-    loss : float
-    grad : ndarray, shape (n_params,)
-    """
-    _check_loss(loss, architecture.output)
-    optional_integer(truncate, "truncate", 1)
-    if batch.n_in != architecture.n_in or batch.n_out != architecture.n_out:
-        raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the architecture "
-                         f"{architecture.n_in} and {architecture.n_out}")
-    theta = np.asarray(theta, dtype=float)
-    if theta.shape != (architecture.n_params,):
-        raise ValueError(f"theta must have shape ({architecture.n_params},); got {theta.shape}")
-
-    W_h, W_y = architecture.unpack(theta)
+                        truncate: int | None = None) -> tuple[float, np.ndarray]:
+    """Loss and gradient as :func:`evorec.rnn.loss_and_grad` defines them (its docstring), in numpy."""
+    W_h, W_y = architecture.unpack(np.asarray(theta, dtype=float))
     fwd = numpy_forward_record(architecture, W_h, W_y, batch)
-    value, error_z = _loss_and_output_error(architecture.output, batch, fwd["y"], fwd["z"], loss)
+    value, error_z = loss_and_output_error(architecture.output, batch, fwd["y"], fwd["z"], loss)
     dW_h, dW_y = _numpy_backward(architecture, W_h, W_y, fwd, error_z, truncate)
     return value, architecture.pack(dW_h, dW_y)
 
 
 def _numpy_backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[str, np.ndarray],
-              error_z: np.ndarray, truncate: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Back-propagation through time, full or truncated.
-
-    For truncation the error is kept in a window of ``K = truncate`` separate parts, part ``j``
-    at step ``t`` holding the error that started at scored step ``t + j``; each part is dropped
-    once it has passed through ``K`` steps.  This keeps the cost at ``O(T K)`` vectorised
-    steps instead of one backward sweep per scored step.  Full BPTT is the same with a single
-    part that is never dropped.
-    """
+                    error_z: np.ndarray, truncate: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """BPTT, full or truncated to a window of ``truncate`` parts, vectorised over the batch."""
     x, h_all, y_all, alive = fwd["x"], fwd["h"], fwd["y"], fwd["alive"]
     B, T, _ = x.shape
     H, n_out = arch.n_hidden, arch.n_out
@@ -197,7 +108,6 @@ def _numpy_backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: d
 
 
 # ---------------------------------------------------------------------------------- LSTM
-from evorec.rnn import SQUASH, sigmoid  # noqa: E402  (the squashing functions are not what is tested)
 
 
 def numpy_lstm_run(self, w, batch):
@@ -280,5 +190,5 @@ def numpy_lstm_loss_and_grad(lstm, params, batch, loss="mse"):
     """The LSTM's loss and gradient as evorec computed them before the compiled kernels."""
     w = lstm.unpack(params)
     rec = numpy_lstm_run(lstm, w, batch)
-    value, error_z = _loss_and_output_error(lstm.output, batch, rec["y"], rec["z"], loss)
+    value, error_z = loss_and_output_error(lstm.output, batch, rec["y"], rec["z"], loss)
     return value, lstm.pack(numpy_lstm_backward(lstm, w, rec, error_z))

@@ -293,12 +293,16 @@ LSTM_CASES = [
 ]
 
 
+def _lstm_case(case: int, seed: int, B: int, T: int):
+    """An LSTM of ``LSTM_CASES[case]`` (2 inputs, 2 outputs), its parameters and a batch."""
+    rng = np.random.default_rng(seed + case)
+    net = LSTM(2, 2, **LSTM_CASES[case])
+    return net, net.init(rng, scale=1.0), _batch(rng, 2, 2, B=B, T=T)
+
+
 @pytest.mark.parametrize("case", range(len(LSTM_CASES)))
 def test_lstm_forward_and_loss_match_plain_loop(case):
-    rng = np.random.default_rng(300 + case)
-    net = LSTM(2, 2, **LSTM_CASES[case])
-    params = net.init(rng, scale=1.0)
-    batch = _batch(rng, 2, 2, B=3, T=7)
+    net, params, batch = _lstm_case(case, seed=300, B=3, T=7)
     got = net.forward(params, batch.inputs, batch.lengths)
     want = _lstm_reference(net, params, batch.inputs, batch.lengths)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
@@ -465,10 +469,7 @@ def test_compiled_bptt_equals_the_numpy_reference(arch, truncate):
 
 @pytest.mark.parametrize("case", range(len(LSTM_CASES)))
 def test_compiled_lstm_gradient_equals_the_numpy_reference(case):
-    rng = np.random.default_rng(400 + case)
-    net = LSTM(2, 2, **LSTM_CASES[case])
-    params = net.init(rng, scale=1.0)
-    batch = _batch(rng, 2, 2, B=4, T=9)
+    net, params, batch = _lstm_case(case, seed=400, B=4, T=9)
     for loss in ("mse", "cross_entropy") if net.output == "sigmoid" else ("mse",):
         value, grad = net.loss_and_grad(params, batch, loss=loss)
         want_value, want_grad = numpy_lstm_loss_and_grad(net, params, batch, loss=loss)
