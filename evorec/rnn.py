@@ -25,7 +25,16 @@ from typing import Any
 import numpy as np
 
 from evorec.batch import SequenceBatch
-from evorec.checks import InvalidParameter, array_size, integer, number_in, one_of, optional_integer, positive_number
+from evorec.checks import (
+    InvalidParameter,
+    array_size,
+    boolean,
+    integer,
+    number_in,
+    one_of,
+    optional_integer,
+    positive_number,
+)
 from evorec.evaluate import DEFAULT_MEMORY_BUDGET, Evaluation, score_outputs
 from evorec.network import Architecture
 from evorec.rnn_kernels import (
@@ -396,8 +405,10 @@ class LSTM:
         return Evaluation(loss, wrong, solved, complete, np.full(P, B, dtype=np.int64),
                           np.full(P, int(batch.lengths.sum()), dtype=np.int64), B)
 
-    def loss_and_grad(self, params: np.ndarray, batch: SequenceBatch, loss: str = "mse") -> tuple[float, np.ndarray]:
-        """Loss on a batch and its gradient (full BPTT) with respect to ``params``.
+    def loss_and_grad(self, params: np.ndarray, batch: SequenceBatch, loss: str = "mse",
+                      truncated: bool = False) -> tuple[float, np.ndarray]:
+        """Loss on a batch and its gradient with respect to ``params``: full BPTT, or LSTM97's
+        truncated gradient.
 
         Parameters
         ----------
@@ -406,6 +417,11 @@ class LSTM:
         loss : {"mse", "cross_entropy"}
             As in :func:`loss_and_grad`: the mean over scored (sequence, step, output) entries
             of the squared error, or of the binary cross-entropy (sigmoid outputs only).
+        truncated : bool, default False
+            LSTM97's truncated gradient: error that reaches a gate's or a cell input's net input
+            changes its incoming weights but is not sent further back; only the cell states
+            carry error back in time.  Exactly the gradient with every ``c_{t-1}`` that the
+            step-``t`` gates and cell inputs read held constant.
 
         Returns
         -------
@@ -419,17 +435,17 @@ class LSTM:
         w = self.unpack(params)
         rec = self.record(w, batch)
         value, error_z = loss_and_output_error(self.output, batch, rec["y"], rec["z"], loss)
-        return value, self.pack(self._backward(w, rec, error_z))
+        return value, self.pack(self._backward(w, rec, error_z, boolean(truncated, "truncated")))
 
     def _backward(self, w: dict[str, np.ndarray], rec: dict[str, np.ndarray],
-                  error_z: np.ndarray) -> dict[str, np.ndarray]:
-        """Full BPTT through the recorded run (:func:`evorec.rnn_kernels.lstm_backward`)."""
+                  error_z: np.ndarray, truncated: bool = False) -> dict[str, np.ndarray]:
+        """BPTT through the recorded run, full or truncated (:func:`evorec.rnn_kernels.lstm_backward`)."""
         grads = {name: np.zeros(W.shape) for name, W in w.items()}
         forget = grads["W_forget"] if self.forget_gate else np.zeros(w["W_in"].shape)
         lengths = rec["alive"].sum(axis=1).astype(np.int64)
         lstm_backward(*self._kernel_weights(w), rec["x"], lengths, self.n_cells, self.forget_gate,
                       SQUASH_CODES[self.cell_input], SQUASH_CODES[self.cell_output], rec["a_in"], rec["a_out"],
-                      rec["a_forget"], rec["a_cell"], rec["s"], rec["c"], np.ascontiguousarray(error_z),
+                      rec["a_forget"], rec["a_cell"], rec["s"], rec["c"], np.ascontiguousarray(error_z), truncated,
                       grads["W_in"], grads["W_out"], forget, grads["W_cell"], grads["W_y"])
         return grads
 

@@ -256,9 +256,14 @@ def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget
 
 @njit(cache=True)
 def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget_gate, code_g, code_h,
-                  a_in, a_out, a_forget, a_cell, s_all, c_all, error_z,
+                  a_in, a_out, a_forget, a_cell, s_all, c_all, error_z, truncated,
                   g_in, g_out, g_forget, g_cell, g_y):  # pragma: no cover - compiled
-    """Add the gradient (full BPTT) to ``g_in``, ``g_out``, ``g_forget``, ``g_cell`` and ``g_y``.
+    """Add the gradient to ``g_in``, ``g_out``, ``g_forget``, ``g_cell`` and ``g_y``.
+
+    Full BPTT, or with ``truncated`` LSTM97's truncated gradient: the error that reaches a gate's
+    or a cell input's net input changes that unit's incoming weights but is not sent further
+    back, so only the cell states carry error back in time (the exact gradient when each
+    ``c_{t-1}`` that the step-t gates and cell inputs read is taken as a constant).
 
     ``error_z`` (B, T, n_out) is the loss's derivative with respect to the output net inputs.
     """
@@ -334,6 +339,8 @@ def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forge
                     g_out[k, d] += d_out[k] * r[d]
                     if forget_gate:
                         g_forget[k, d] += d_forget[k] * r[d]
+                if truncated:
+                    continue
                 for n in range(N):
                     back = d_in[k] * W_in[k, cells + n] + d_out[k] * W_out[k, cells + n]
                     if forget_gate:
@@ -342,5 +349,7 @@ def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forge
             for m in range(N):
                 for d in range(R):
                     g_cell[m, d] += d_cell[m] * r[d]
+                if truncated:
+                    continue
                 for n in range(N):
                     d_c_next[n] += d_cell[m] * W_cell[m, cells + n]

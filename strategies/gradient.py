@@ -182,6 +182,11 @@ class LSTMStrategy(BPTT):
         Clip the gradient to this norm before each update; default none.
     init_range : float, default 0.1
         Initial weights uniform in ``[-init_range, init_range]`` (LSTM97: 0.1).
+    truncated : bool, default False
+        LSTM97's truncated gradient (``LSTM.loss_and_grad``): error reaching a gate's or cell
+        input's net input changes its incoming weights but is not sent further back; only the
+        cell states carry error back in time.  False: full BPTT (our default until the LSTM97
+        set-ups are presets of their own).
 
     Notes
     -----
@@ -193,9 +198,10 @@ class LSTMStrategy(BPTT):
                  forget_gate: bool = False, gate_biases: str | Sequence[float] = "staggered",
                  optimizer: str = "adam", lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1,
                  check_every: int = 100, loss: str = "mse", clip: float | None = None,
-                 init_range: float = 0.1) -> None:
+                 init_range: float = 0.1, truncated: bool = False) -> None:
         super().__init__(space, rng, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch_size,
                          check_every=check_every, loss=loss, clip=clip, init_range=init_range)
+        self.truncated = boolean(truncated, "truncated")
         self.n_blocks = integer(n_blocks, "n_blocks")
         self.n_cells = integer(n_cells, "n_cells")
         self.forget_gate = boolean(forget_gate, "forget_gate")
@@ -226,7 +232,7 @@ class LSTMStrategy(BPTT):
         return self.model.init(self.rng, self.init_range, self.initial_gate_biases)
 
     def _gradient(self, batch: SequenceBatch) -> np.ndarray:
-        return self.model.loss_and_grad(self.theta, batch, loss=self.loss)[1]
+        return self.model.loss_and_grad(self.theta, batch, loss=self.loss, truncated=self.truncated)[1]
 
     def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
         """The best LSTM: its shape and parameter vector (see :class:`evorec.rnn.LSTM`)."""

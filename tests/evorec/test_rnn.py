@@ -475,3 +475,58 @@ def test_compiled_lstm_gradient_equals_the_numpy_reference(case):
         want_value, want_grad = numpy_lstm_loss_and_grad(net, params, batch, loss=loss)
         assert abs(value - want_value) <= 1e-12 * abs(want_value)
         assert _relative_difference(grad, want_grad) < 1e-10
+
+
+# ------------------------------------------------------------- LSTM97's truncated gradient
+def _lstm_frozen_recurrence(net, params, batch, c_read):
+    """The LSTM forward pass in which the gates and cell inputs of step t read ``c_read[b, t]``
+    (a constant) in place of ``c_{t-1}``; the mse loss over the scored entries."""
+    w = net.unpack(params)
+    g, h, f_y = SQUASH[net.cell_input], SQUASH[net.cell_output], ACTIVATION[net.output]
+    total, count = 0.0, 0
+    for b in range(batch.n_sequences):
+        s = np.zeros(net.n_cells_total)
+        for t in range(batch.lengths[b]):
+            x = batch.inputs[b, t]
+            r = np.concatenate([[1.0], x, c_read[b, t]])
+            blocks = np.arange(net.n_cells_total) // net.n_cells
+            forget = _sig(w["W_forget"] @ r)[blocks] if net.forget_gate else 1.0
+            s = forget * s + _sig(w["W_in"] @ r)[blocks] * g(w["W_cell"] @ r)
+            c = _sig(w["W_out"] @ r)[blocks] * h(s)
+            if batch.target_mask[b, t]:
+                y = f_y(w["W_y"] @ np.concatenate([[1.0], x, c]))
+                total += float(np.sum((y - batch.targets[b, t]) ** 2))
+                count += net.n_out
+    return total / count
+
+
+@pytest.mark.parametrize("case", range(len(LSTM_CASES)))
+def test_truncated_lstm_gradient_holds_the_recurrent_cell_outputs_constant(case):
+    # LSTM97's truncation sends error back in time through the cell states only: it is the exact
+    # gradient of the loss in which every c_{t-1} that step t's gates and cell inputs read is a
+    # constant (its recorded value), checked here by finite differences of that loss.
+    net, params, batch = _lstm_case(case, seed=500, B=3, T=8)
+    c = net.record(net.unpack(params), batch)["c"]
+    c_read = np.concatenate([np.zeros((batch.n_sequences, 1, net.n_cells_total)), c[:, :-1]], axis=1)
+    value, grad = net.loss_and_grad(params, batch, truncated=True)
+    assert value == pytest.approx(_lstm_frozen_recurrence(net, params, batch, c_read), rel=1e-12)
+    _assert_close(grad, _fd_grad(lambda p: _lstm_frozen_recurrence(net, p, batch, c_read), params))
+    full = net.loss_and_grad(params, batch)[1]
+    assert not np.allclose(grad, full)  # the recurrent paths through c_{t-1} carry error
+
+
+def test_truncated_lstm_gradient_keeps_the_error_of_a_long_lag_in_the_cell_state():
+    # With no forget gate the cell state is LSTM97's constant error carousel: the error of an
+    # output at the last step reaches the first step's input weights undiminished by the lag.
+    net = LSTM(1, 1, n_blocks=1, n_cells=1, output="linear")
+    params = net.init(np.random.default_rng(0), scale=0.1)
+    grads = []
+    for T in (10, 200):
+        inputs = np.zeros((1, T, 1))
+        inputs[0, 0, 0] = 1.0
+        mask = np.zeros((1, T), dtype=bool)
+        mask[0, -1] = True
+        batch = SequenceBatch(inputs, np.ones((1, T, 1)), mask, np.array([T]))
+        w_grad = net.unpack(net.loss_and_grad(params, batch, truncated=True)[1])
+        grads.append(w_grad["W_cell"][0, 1])  # the cell input's weight from the input, used at t = 0 only
+    assert abs(grads[1]) > 0.1 * abs(grads[0]) > 0

@@ -127,3 +127,13 @@ def test_lstm_solves_two_sequence_with_T_100(seed):
     result = search("lstm", problem, Budget(sequences=60000), seed=seed)
     print(f"seed {seed}: solved={result.solved} sequences={result.sequences} test_error={result.test_error}")
     assert result.solved
+
+
+def test_lstm_trains_with_lstm97s_truncated_gradient_on_its_own_path(two_sequence):
+    # The truncated gradient is a different update: same seed, another trajectory; it still
+    # lowers the training loss.
+    full = search("lstm", two_sequence, Budget(sequences=300), seed=4, n_blocks=1, n_cells=1, check_every=50)
+    cut = search("lstm", two_sequence, Budget(sequences=300), seed=4, n_blocks=1, n_cells=1, check_every=50,
+                 truncated=True)
+    assert cut.history != full.history
+    assert cut.history[-1][1] < cut.history[0][1]
