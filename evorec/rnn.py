@@ -247,7 +247,10 @@ class LSTM:
         Add a forget gate per block.
     gate_bias : bool, default True
         Give the gates bias weights.  Without them the gates' bias links are absent (0, and not
-        parameters); the cell inputs and output units always have biases.
+        parameters).
+    cell_bias, output_bias : bool, default True
+        Give the cell inputs, and the output units, bias weights (LSTM97 varies this per
+        experiment: 2a has no biases at all, 3a no output bias).
     output : {"linear", "sigmoid", "tanh"}
         Activation of the output units.
     cell_input, cell_output : str
@@ -267,7 +270,8 @@ class LSTM:
 
     def __init__(self, n_in: int, n_out: int, n_blocks: int = 1, n_cells: int = 1, forget_gate: bool = False,
                  gate_bias: bool = True, output: str = "linear", cell_input: str = "lstm_g",
-                 cell_output: str = "lstm_h", input_to_output: bool = False) -> None:
+                 cell_output: str = "lstm_h", input_to_output: bool = False, cell_bias: bool = True,
+                 output_bias: bool = True) -> None:
         for name, value, minimum in (("n_in", n_in, 0), ("n_out", n_out, 1), ("n_blocks", n_blocks, 1),
                                      ("n_cells", n_cells, 1)):
             integer(value, name, minimum)
@@ -276,7 +280,8 @@ class LSTM:
             one_of(value, name, tuple(SQUASH))
         self.n_in, self.n_out, self.n_blocks, self.n_cells = int(n_in), int(n_out), int(n_blocks), int(n_cells)
         self.forget_gate, self.gate_bias = bool(forget_gate), bool(gate_bias)
-        self.input_to_output = bool(input_to_output)
+        self.input_to_output = boolean(input_to_output, "input_to_output")
+        self.cell_bias, self.output_bias = boolean(cell_bias, "cell_bias"), boolean(output_bias, "output_bias")
         self.output, self.cell_input, self.cell_output = output, cell_input, cell_output
         N, R = self.n_cells_total, self.n_source
         array_size((N + 3 * self.n_blocks) * R, "n_blocks", "the LSTM's weights: cells and gates x sources")
@@ -292,6 +297,8 @@ class LSTM:
                 mask[:, 0] = False
             if name == "W_y" and not self.input_to_output:
                 mask[:, 1:1 + self.n_in] = False
+            if (name == "W_cell" and not self.cell_bias) or (name == "W_y" and not self.output_bias):
+                mask[:, 0] = False
             self._masks[name] = mask
 
     @property

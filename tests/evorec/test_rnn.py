@@ -290,6 +290,9 @@ LSTM_CASES = [
     dict(n_blocks=1, n_cells=3, forget_gate=True, gate_bias=False, input_to_output=True, output="tanh"),
     dict(n_blocks=3, n_cells=2, forget_gate=True, cell_input="tanh", cell_output="linear", output="sigmoid"),
     dict(n_blocks=2, n_cells=2, cell_input="sigmoid", cell_output="tanh", input_to_output=True),
+    dict(n_blocks=2, n_cells=1, gate_bias=False, cell_bias=False, output_bias=False, cell_input="sigmoid",
+         cell_output="linear"),  # LSTM97's 2a: no biases, g logistic, h the identity
+    dict(n_blocks=3, n_cells=1, output_bias=False, output="sigmoid"),  # LSTM97's 3a: the output unbiased
 ]
 
 
@@ -530,3 +533,14 @@ def test_truncated_lstm_gradient_keeps_the_error_of_a_long_lag_in_the_cell_state
         w_grad = net.unpack(net.loss_and_grad(params, batch, truncated=True)[1])
         grads.append(w_grad["W_cell"][0, 1])  # the cell input's weight from the input, used at t = 0 only
     assert abs(grads[1]) > 0.1 * abs(grads[0]) > 0
+
+
+def test_lstm_bias_flags_remove_exactly_those_bias_weights():
+    full = LSTM(2, 1, n_blocks=2, n_cells=2)
+    for flags, removed in (({"cell_bias": False}, 4), ({"output_bias": False}, 1), ({"gate_bias": False}, 4),
+                           ({"gate_bias": False, "cell_bias": False, "output_bias": False}, 9)):
+        net = LSTM(2, 1, n_blocks=2, n_cells=2, **flags)
+        assert net.n_params == full.n_params - removed
+        w = net.unpack(np.ones(net.n_params))
+        assert (w["W_cell"][:, 0] == 0).all() != flags.get("cell_bias", True)
+        assert (w["W_y"][:, 0] == 0).all() != flags.get("output_bias", True)
