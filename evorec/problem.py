@@ -77,15 +77,20 @@ class Problem:
         """
         if data not in ("train", "test"):
             raise ValueError(f"data must be 'train' or 'test'; got {data!r}")
+        return self.evaluate_batch(candidates, getattr(self, data), early_exit, model)
+
+    def evaluate_batch(self, candidates: np.ndarray | Population, batch: SequenceBatch, early_exit: bool = False,
+                       model: Model | None = None) -> Evaluation:
+        """Score candidates on another batch of the task (a fresh test set, say), with the
+        problem's fitness, criterion and evaluator settings; arguments as :meth:`evaluate`."""
         if model is not None:
             rows = np.asarray(candidates, dtype=float).reshape(-1, model.n_params)
-            return model.evaluate(rows, getattr(self, data), self.fitness, self.criterion, early_exit=early_exit,
+            return model.evaluate(rows, batch, self.fitness, self.criterion, early_exit=early_exit,
                                   memory_budget=self.memory_budget, n_jobs=self.n_jobs)
         if isinstance(self.task, ClosedLoopTask):
-            return self.task.evaluate(self.population(candidates), getattr(self, data), self.fitness,
-                                      self.criterion, early_exit=early_exit, memory_budget=self.memory_budget,
-                                      n_jobs=self.n_jobs)
-        return evaluate(self.population(candidates), getattr(self, data), self.fitness, self.criterion,
+            return self.task.evaluate(self.population(candidates), batch, self.fitness, self.criterion,
+                                      early_exit=early_exit, memory_budget=self.memory_budget, n_jobs=self.n_jobs)
+        return evaluate(self.population(candidates), batch, self.fitness, self.criterion,
                         early_exit=early_exit, memory_budget=self.memory_budget, n_jobs=self.n_jobs)
 
 

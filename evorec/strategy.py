@@ -100,6 +100,15 @@ class Strategy(HasParams):
         """
         self.worst_loss = problem.worst_loss
 
+    def solved(self, problem: Problem, candidates: np.ndarray | Population, evaluation: Evaluation) -> np.ndarray:
+        """Which candidates solve the problem, given their ``evaluation`` on the training set.
+
+        The default: those that get every training sequence right.  A strategy with a success
+        test of its own (a paper's stopping rule on fresh sequences, say) overrides it and
+        reports what that test cost through :meth:`take_costs`.
+        """
+        return evaluation.solved
+
     def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
         """Extra facts about the best candidate for ``RunResult.info``; none by default."""
         return {}
@@ -108,7 +117,8 @@ class Strategy(HasParams):
         """Sequence presentations and network time steps the strategy spent itself since the
         last call (training by BPTT, say), for the loop to add to the run's costs.
 
-        Called after every :meth:`ask`; the default spends nothing outside the evaluator.
+        Called after every :meth:`ask` and after every :meth:`solved`; the default spends nothing
+        outside the evaluator.
         """
         return 0, 0
 
@@ -316,9 +326,13 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
         if budget.evaluations is not None:
             candidates = candidates[: budget.evaluations - loop.evaluations]
         result = problem.evaluate(candidates, early_exit=strategy.early_exit, model=strategy.model)
+        solved_now = np.asarray(strategy.solved(problem, candidates, result), dtype=bool)
+        own_sequences, own_steps = strategy.take_costs()  # what the strategy's success test cost
+        loop.sequences += own_sequences
+        loop.steps += own_steps
         counted = len(candidates)
-        if result.solved.any():
-            counted = int(np.argmax(result.solved)) + 1
+        if solved_now.any():
+            counted = int(np.argmax(solved_now)) + 1
             solved, solver = True, candidates[counted - 1: counted]
         loop.evaluations += counted
         loop.sequences += int(result.sequences[:counted].sum())

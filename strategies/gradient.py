@@ -16,6 +16,7 @@ import numpy as np
 
 from evorec.batch import SequenceBatch
 from evorec.checks import InvalidParameter, boolean, integer, number_in, one_of, optional_integer, positive_number
+from evorec.evaluate import Evaluation
 from evorec.network import Architecture, Population
 from evorec.problem import Problem
 from evorec.rnn import LOSSES, LSTM, SGD, Adam, clip_norm, loss_and_grad
@@ -56,6 +57,19 @@ class BPTT(Strategy):
         Clip the gradient to this norm before each update; default none.
     init_range : float, default 0.2
         Initial weights uniform in ``[-init_range, init_range]`` (LSTM97 used 0.1 or 0.2).
+    training_data : {"train", "stream"}, default "train"
+        ``"train"``: sequences drawn at random from the problem's training set (our choice: every
+        strategy learns from the same data).  ``"stream"``: every training sequence drawn afresh
+        from the task with the strategy's generator, as LSTM97 trained on its later
+        experiments; the training set then serves the success tests only.
+    success : {"train", "fresh"}, default "train"
+        ``"train"``: a proposal solves when it gets every training sequence right, as for every
+        strategy.  ``"fresh"``: when it gets ``success_sequences`` sequences drawn afresh from
+        the task right (LSTM97's stopping rule for experiments 2 and 3, e.g. 256 random test
+        sequences); those sequences are charged to the run's costs, and the training-set test
+        still runs (and is charged) for the loop's best-loss record.
+    success_sequences : int, default 256
+        Sequences of a ``"fresh"`` success test (LSTM97's experiment 3: 256).
 
     Notes
     -----
@@ -66,7 +80,8 @@ class BPTT(Strategy):
     def __init__(self, space: Architecture, rng: np.random.Generator, optimizer: str = "adam",
                  lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1, check_every: int = 100,
                  truncate: int | None = None, loss: str = "mse", clip: float | None = None,
-                 init_range: float = 0.2) -> None:
+                 init_range: float = 0.2, training_data: str = "train", success: str = "train",
+                 success_sequences: int = 256) -> None:
         super().__init__(space, rng)
         self.optimizer = one_of(optimizer, "optimizer", OPTIMISERS)
         self.loss = one_of(loss, "loss", LOSSES)
@@ -77,6 +92,9 @@ class BPTT(Strategy):
         self.truncate = optional_integer(truncate, "truncate")
         self.clip = None if clip is None else positive_number(clip, "clip")
         self.init_range = positive_number(init_range, "init_range")
+        self.training_data = one_of(training_data, "training_data", ("train", "stream"))
+        self.success = one_of(success, "success", ("train", "fresh"))
+        self.success_sequences = integer(success_sequences, "success_sequences")
         # The optimiser itself (its moments are part of the state), beside its name.
         self.update_rule = Adam(self.lr) if optimizer == "adam" else SGD(self.lr, self.momentum)
         self.theta: np.ndarray | None = None
@@ -104,15 +122,18 @@ class BPTT(Strategy):
         sequences = steps = 0
         while sequences < self.check_every:
             size = min(self.batch_size, self.check_every - sequences)
-            chosen = self.rng.integers(0, train.n_sequences, size=size)
-            grad = self._gradient(train[chosen])
+            if self.training_data == "stream":
+                batch = self._problem.task.sample(size, self.rng)
+            else:
+                batch = train[self.rng.integers(0, train.n_sequences, size=size)]
+            grad = self._gradient(batch)
             if not np.all(np.isfinite(grad)):  # an exploding gradient: skip the update, keep going
                 grad = np.zeros_like(grad)
             if self.clip is not None:
                 grad = clip_norm(grad, self.clip)
             self.theta = self.update_rule.step(self.theta, grad)
             sequences += size
-            steps += int(train.lengths[chosen].sum())
+            steps += int(batch.lengths.sum())
         self._costs = (self._costs[0] + sequences, self._costs[1] + steps)
 
     def _initial(self) -> np.ndarray:
@@ -120,6 +141,15 @@ class BPTT(Strategy):
 
     def _gradient(self, batch: SequenceBatch) -> np.ndarray:
         return loss_and_grad(self.space, self.theta, batch, loss=self.loss, truncate=self.truncate)[1]
+
+    def solved(self, problem: Problem, candidates: np.ndarray | Population, evaluation: Evaluation) -> np.ndarray:
+        """With ``success="fresh"``: right on ``success_sequences`` sequences drawn afresh."""
+        if self.success == "train":
+            return evaluation.solved
+        fresh = problem.task.sample(self.success_sequences, self.rng)
+        judged = problem.evaluate_batch(candidates, fresh, model=self.model)
+        self._costs = (self._costs[0] + int(judged.sequences.sum()), self._costs[1] + int(judged.steps.sum()))
+        return judged.solved
 
     def take_costs(self) -> tuple[int, int]:
         costs, self._costs = self._costs, (0, 0)
@@ -187,6 +217,9 @@ class LSTMStrategy(BPTT):
         input's net input changes its incoming weights but is not sent further back; only the
         cell states carry error back in time.  False: full BPTT (our default until the LSTM97
         set-ups are presets of their own).
+    training_data, success, success_sequences
+        As for ``bptt``: training on the training set or a stream of fresh sequences, and the
+        success test on the training set or on fresh sequences.
 
     Notes
     -----
@@ -198,9 +231,11 @@ class LSTMStrategy(BPTT):
                  forget_gate: bool = False, gate_biases: str | Sequence[float] = "staggered",
                  optimizer: str = "adam", lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1,
                  check_every: int = 100, loss: str = "mse", clip: float | None = None,
-                 init_range: float = 0.1, truncated: bool = False) -> None:
+                 init_range: float = 0.1, truncated: bool = False, training_data: str = "train",
+                 success: str = "train", success_sequences: int = 256) -> None:
         super().__init__(space, rng, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch_size,
-                         check_every=check_every, loss=loss, clip=clip, init_range=init_range)
+                         check_every=check_every, loss=loss, clip=clip, init_range=init_range,
+                         training_data=training_data, success=success, success_sequences=success_sequences)
         self.truncated = boolean(truncated, "truncated")
         self.n_blocks = integer(n_blocks, "n_blocks")
         self.n_cells = integer(n_cells, "n_cells")

@@ -6,6 +6,7 @@ import pytest
 import evorec
 from evorec import Budget, make_problem, search
 from evorec.rnn import loss_and_grad
+from evorec.tasks.two_sequence import TwoSequence
 
 
 @pytest.fixture(scope="module")
@@ -137,3 +138,60 @@ def test_lstm_trains_with_lstm97s_truncated_gradient_on_its_own_path(two_sequenc
                  truncated=True)
     assert cut.history != full.history
     assert cut.history[-1][1] < cut.history[0][1]
+
+
+# ------------------------------------------- LSTM97's training stream and fresh success tests
+@pytest.mark.parametrize("name, params", [("bptt", {}), ("lstm", {"n_blocks": 1, "n_cells": 1})])
+def test_a_fresh_success_test_is_charged_and_decides_alone(two_sequence, name, params):
+    # Every proposal costs its training (50 sequences, none for the first), the training-set
+    # test (40) and the fresh test (30); the run stops at the budget unless a fresh test passes.
+    result = search(name, two_sequence, Budget(sequences=1000), seed=2, check_every=50, success="fresh",
+                    success_sequences=30, **params)
+    assert result.sequences == 50 * (result.evaluations - 1) + (40 + 30) * result.evaluations
+    strategy = evorec.STRATEGIES.create(name, two_sequence.architecture, np.random.default_rng(0),
+                                        success="fresh", success_sequences=30, **params)
+    strategy.bind(two_sequence)
+    untrained = strategy.ask()
+    claimed = dataclasses.replace(two_sequence.evaluate(untrained, model=strategy.model), solved=np.array([True]))
+    # Solving the training set is not enough: the fresh sequences decide (and cost 30 sequences).
+    assert not strategy.solved(two_sequence, untrained, claimed)[0]
+    assert strategy.take_costs()[0] == 30
+    ordinary = evorec.STRATEGIES.create(name, two_sequence.architecture, np.random.default_rng(0), **params)
+    assert ordinary.solved(two_sequence, untrained, claimed)[0]
+
+
+class _CountingTwoSequence(TwoSequence):
+    """The two-sequence task, counting the sequences drawn after the problem's data sets."""
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.drawn: list[int] = []
+
+    def sample(self, n, rng):
+        self.drawn.append(n)
+        return super().sample(n, rng)
+
+
+@pytest.mark.parametrize("training_data, drawn", [("train", 0), ("stream", 250)])
+def test_training_on_a_stream_draws_every_training_sequence_afresh(training_data, drawn):
+    task = _CountingTwoSequence(lengths=(4, 6), N=3)
+    problem = make_problem(task, train_size=2, test_size=40, seed=1)
+    assert task.drawn == [2, 40]  # the training and test sets
+    result = search("bptt", problem, Budget(evaluations=6), seed=5, check_every=50, training_data=training_data,
+                    batch_size=5, init_range=0.1)
+    assert result.evaluations == 6 and not result.solved
+    # Five rounds of training, 50 sequences each, in batches of 5 drawn from the task itself.
+    assert sum(task.drawn[2:]) == drawn and set(task.drawn[2:]) <= {5}
+    assert result.sequences == 5 * 50 + 6 * 2  # the same costs either way
+
+
+@pytest.mark.parametrize("name, params", [("bptt", {}), ("lstm", {"n_blocks": 1, "n_cells": 1})])
+def test_stream_training_and_fresh_tests_resume_exactly(two_sequence, name, params):
+    settings = dict(params, check_every=20, training_data="stream", success="fresh", success_sequences=16)
+    whole = search(name, two_sequence, Budget(sequences=700), seed=6, **settings)
+    part = search(name, two_sequence, Budget(sequences=700), seed=6, stop_after=3, **settings)
+    resumed = search(name, two_sequence, Budget(sequences=700), seed=6, resume=part.state, **settings)
+    assert part.stopped and part.sequences < whole.sequences
+    def comparable(result):
+        return {k: v for k, v in result.to_dict().items() if k not in ("seconds", "stopped", "state")}
+    assert comparable(resumed) == comparable(whole)
