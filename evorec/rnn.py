@@ -134,7 +134,7 @@ def loss_and_output_error(output: str, batch: SequenceBatch, y: np.ndarray, z: n
 
 
 def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: SequenceBatch, loss: str = "mse",
-                  truncate: int | None = None) -> tuple[float, np.ndarray]:
+                  truncate: int | None = None, with_outputs: bool = False) -> tuple:
     """Loss of an evorec network on a batch and its gradient with respect to the free parameters.
 
     Parameters
@@ -163,11 +163,16 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
         zero state, so ``truncate >= T`` gives the full gradient exactly.  ``truncate=1`` keeps
         only the within-step paths (input and hidden to output).  The loss value returned is
         always the true loss.
+    with_outputs : bool, default False
+        Also return the outputs of the forward pass, shape (B, T, n_out) (0 beyond a
+        sequence's length), for a training loop that judges the sequences it learns from.
 
     Returns
     -------
     loss : float
     grad : ndarray, shape (n_params,)
+    outputs : ndarray, shape (B, T, n_out)
+        Only with ``with_outputs``.
     """
     _check_loss(loss, architecture.output)
     optional_integer(truncate, "truncate", 1)
@@ -182,7 +187,8 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
     fwd = forward_record(architecture, W_h, W_y, batch)
     value, error_z = loss_and_output_error(architecture.output, batch, fwd["y"], fwd["z"], loss)
     dW_h, dW_y = _backward(architecture, W_h, W_y, fwd, error_z, truncate)
-    return value, architecture.pack(dW_h, dW_y)
+    grad = architecture.pack(dW_h, dW_y)
+    return (value, grad, fwd["y"]) if with_outputs else (value, grad)
 
 
 def _backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[str, np.ndarray],
@@ -413,7 +419,7 @@ class LSTM:
                           np.full(P, int(batch.lengths.sum()), dtype=np.int64), B)
 
     def loss_and_grad(self, params: np.ndarray, batch: SequenceBatch, loss: str = "mse",
-                      truncated: bool = False) -> tuple[float, np.ndarray]:
+                      truncated: bool = False, with_outputs: bool = False) -> tuple:
         """Loss on a batch and its gradient with respect to ``params``: full BPTT, or LSTM97's
         truncated gradient.
 
@@ -429,6 +435,8 @@ class LSTM:
             changes its incoming weights but is not sent further back; only the cell states
             carry error back in time.  Exactly the gradient with every ``c_{t-1}`` that the
             step-``t`` gates and cell inputs read held constant.
+        with_outputs : bool, default False
+            Also return the outputs, as :func:`loss_and_grad` does.
 
         Returns
         -------
@@ -442,7 +450,8 @@ class LSTM:
         w = self.unpack(params)
         rec = self.record(w, batch)
         value, error_z = loss_and_output_error(self.output, batch, rec["y"], rec["z"], loss)
-        return value, self.pack(self._backward(w, rec, error_z, boolean(truncated, "truncated")))
+        grad = self.pack(self._backward(w, rec, error_z, boolean(truncated, "truncated")))
+        return (value, grad, rec["y"]) if with_outputs else (value, grad)
 
     def _backward(self, w: dict[str, np.ndarray], rec: dict[str, np.ndarray],
                   error_z: np.ndarray, truncated: bool = False) -> dict[str, np.ndarray]:

@@ -15,11 +15,21 @@ from typing import Any
 import numpy as np
 
 from evorec.batch import SequenceBatch
-from evorec.checks import InvalidParameter, boolean, integer, number_in, one_of, optional_integer, positive_number
+from evorec.checks import (
+    InvalidParameter,
+    array_size,
+    boolean,
+    integer,
+    number_in,
+    one_of,
+    optional_integer,
+    positive_number,
+)
 from evorec.evaluate import Evaluation
 from evorec.network import Architecture, Population
 from evorec.problem import Problem
 from evorec.rnn import LOSSES, LSTM, SGD, Adam, clip_norm, loss_and_grad
+from evorec.scoring import per_sequence_all
 from evorec.strategy import Strategy
 from evorec.task import ClosedLoopTask
 
@@ -62,14 +72,24 @@ class BPTT(Strategy):
         strategy learns from the same data).  ``"stream"``: every training sequence drawn afresh
         from the task with the strategy's generator, as LSTM97 trained on its later
         experiments; the training set then serves the success tests only.
-    success : {"train", "fresh"}, default "train"
+    success : {"train", "fresh", "online"}, default "train"
         ``"train"``: a proposal solves when it gets every training sequence right, as for every
         strategy.  ``"fresh"``: when it gets ``success_sequences`` sequences drawn afresh from
         the task right (LSTM97's stopping rule for experiments 2 and 3, e.g. 256 random test
-        sequences); those sequences are charged to the run's costs, and the training-set test
-        still runs (and is charged) for the loop's best-loss record.
+        sequences); those sequences are charged to the run's costs.  ``"online"``: when the
+        last ``success_window`` training sequences were all right as they were presented (each
+        judged by the task's criterion on the outputs of the weights it then trained) and
+        their mean loss is below ``success_error`` (LSTM97's rule for experiments 4 to 6).
+        With either of the last two, the training-set test still runs (and is charged) for
+        the loop's best-loss record.
     success_sequences : int, default 256
         Sequences of a ``"fresh"`` success test (LSTM97's experiment 3: 256).
+    success_window : int, default 2000
+        Training sequences an ``"online"`` success looks back over (LSTM97: the last 2,000).
+    success_error : float, default 0.01
+        Their mean loss must be below this for an ``"online"`` success (LSTM97's "average
+        training error": 0.01 for adding, 0.1 for temporal order; which sequences it averages
+        over the paper does not say: we take the same window).
 
     Notes
     -----
@@ -81,7 +101,7 @@ class BPTT(Strategy):
                  lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1, check_every: int = 100,
                  truncate: int | None = None, loss: str = "mse", clip: float | None = None,
                  init_range: float = 0.2, training_data: str = "train", success: str = "train",
-                 success_sequences: int = 256) -> None:
+                 success_sequences: int = 256, success_window: int = 2000, success_error: float = 0.01) -> None:
         super().__init__(space, rng)
         self.optimizer = one_of(optimizer, "optimizer", OPTIMISERS)
         self.loss = one_of(loss, "loss", LOSSES)
@@ -93,8 +113,15 @@ class BPTT(Strategy):
         self.clip = None if clip is None else positive_number(clip, "clip")
         self.init_range = positive_number(init_range, "init_range")
         self.training_data = one_of(training_data, "training_data", ("train", "stream"))
-        self.success = one_of(success, "success", ("train", "fresh"))
+        self.success = one_of(success, "success", ("train", "fresh", "online"))
         self.success_sequences = integer(success_sequences, "success_sequences")
+        self.success_window = integer(success_window, "success_window")
+        self.success_error = positive_number(success_error, "success_error")
+        array_size(self.success_window, "success_window", "success_window flags and losses")
+        # The last success_window training sequences, as a ring: right or not, and their loss.
+        self.recent_right = np.zeros(self.success_window, dtype=bool)
+        self.recent_loss = np.zeros(self.success_window)
+        self.recent_count = 0
         # The optimiser itself (its moments are part of the state), beside its name.
         self.update_rule = Adam(self.lr) if optimizer == "adam" else SGD(self.lr, self.momentum)
         self.theta: np.ndarray | None = None
@@ -126,7 +153,9 @@ class BPTT(Strategy):
                 batch = self._problem.task.sample(size, self.rng)
             else:
                 batch = train[self.rng.integers(0, train.n_sequences, size=size)]
-            grad = self._gradient(batch)
+            value, grad, outputs = self._gradient(batch)
+            if self.success == "online":
+                self._remember(batch, value, outputs)
             if not np.all(np.isfinite(grad)):  # an exploding gradient: skip the update, keep going
                 grad = np.zeros_like(grad)
             if self.clip is not None:
@@ -139,13 +168,31 @@ class BPTT(Strategy):
     def _initial(self) -> np.ndarray:
         return self.rng.uniform(-self.init_range, self.init_range, size=self.space.n_params)
 
-    def _gradient(self, batch: SequenceBatch) -> np.ndarray:
-        return loss_and_grad(self.space, self.theta, batch, loss=self.loss, truncate=self.truncate)[1]
+    def _gradient(self, batch: SequenceBatch) -> tuple[float, np.ndarray, np.ndarray]:
+        """The batch's loss, its gradient, and the outputs (B, T, n_out) it was computed from."""
+        return loss_and_grad(self.space, self.theta, batch, loss=self.loss, truncate=self.truncate,
+                             with_outputs=True)
+
+    def _remember(self, batch: SequenceBatch, value: float, outputs: np.ndarray) -> None:
+        """Record whether each sequence of a training batch was right, and the batch's loss."""
+        _, sequence, step = batch.scored_targets()
+        entry_right = self._problem.criterion.entry_correct(outputs[None, sequence, step],
+                                                            batch.scored_criterion_targets())
+        right = per_sequence_all(entry_right, sequence)[0]
+        for ok in right:
+            slot = self.recent_count % self.success_window
+            self.recent_right[slot], self.recent_loss[slot] = ok, value
+            self.recent_count += 1
 
     def solved(self, problem: Problem, candidates: np.ndarray | Population, evaluation: Evaluation) -> np.ndarray:
-        """With ``success="fresh"``: right on ``success_sequences`` sequences drawn afresh."""
+        """By ``success``: the training set, ``success_sequences`` fresh sequences, or the
+        recent training sequences."""
         if self.success == "train":
             return evaluation.solved
+        if self.success == "online":
+            full = self.recent_count >= self.success_window
+            good = full and bool(self.recent_right.all()) and float(self.recent_loss.mean()) < self.success_error
+            return np.full(len(evaluation.solved), good)
         fresh = problem.task.sample(self.success_sequences, self.rng)
         judged = problem.evaluate_batch(candidates, fresh, model=self.model)
         self._costs = (self._costs[0] + int(judged.sequences.sum()), self._costs[1] + int(judged.steps.sum()))
@@ -156,7 +203,7 @@ class BPTT(Strategy):
         return costs
 
     # ------------------------------------------------------------------ state
-    saved = ("theta",)
+    saved = ("theta", "recent_right", "recent_loss", "recent_count")
 
     @property
     def state(self) -> dict[str, Any]:
@@ -217,7 +264,7 @@ class LSTMStrategy(BPTT):
         input's net input changes its incoming weights but is not sent further back; only the
         cell states carry error back in time.  False: full BPTT (our default until the LSTM97
         set-ups are presets of their own).
-    training_data, success, success_sequences
+    training_data, success, success_sequences, success_window, success_error
         As for ``bptt``: training on the training set or a stream of fresh sequences, and the
         success test on the training set or on fresh sequences.
 
@@ -232,10 +279,12 @@ class LSTMStrategy(BPTT):
                  optimizer: str = "adam", lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1,
                  check_every: int = 100, loss: str = "mse", clip: float | None = None,
                  init_range: float = 0.1, truncated: bool = False, training_data: str = "train",
-                 success: str = "train", success_sequences: int = 256) -> None:
+                 success: str = "train", success_sequences: int = 256, success_window: int = 2000,
+                 success_error: float = 0.01) -> None:
         super().__init__(space, rng, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch_size,
                          check_every=check_every, loss=loss, clip=clip, init_range=init_range,
-                         training_data=training_data, success=success, success_sequences=success_sequences)
+                         training_data=training_data, success=success, success_sequences=success_sequences,
+                         success_window=success_window, success_error=success_error)
         self.truncated = boolean(truncated, "truncated")
         self.n_blocks = integer(n_blocks, "n_blocks")
         self.n_cells = integer(n_cells, "n_cells")
@@ -266,8 +315,9 @@ class LSTMStrategy(BPTT):
     def _initial(self) -> np.ndarray:
         return self.model.init(self.rng, self.init_range, self.initial_gate_biases)
 
-    def _gradient(self, batch: SequenceBatch) -> np.ndarray:
-        return self.model.loss_and_grad(self.theta, batch, loss=self.loss, truncated=self.truncated)[1]
+    def _gradient(self, batch: SequenceBatch) -> tuple[float, np.ndarray, np.ndarray]:
+        return self.model.loss_and_grad(self.theta, batch, loss=self.loss, truncated=self.truncated,
+                                        with_outputs=True)
 
     def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
         """The best LSTM: its shape and parameter vector (see :class:`evorec.rnn.LSTM`)."""

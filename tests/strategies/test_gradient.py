@@ -185,9 +185,11 @@ def test_training_on_a_stream_draws_every_training_sequence_afresh(training_data
     assert result.sequences == 5 * 50 + 6 * 2  # the same costs either way
 
 
+@pytest.mark.parametrize("success", [{"success": "fresh", "success_sequences": 16},
+                                     {"success": "online", "success_window": 30, "success_error": 0.2}])
 @pytest.mark.parametrize("name, params", [("bptt", {}), ("lstm", {"n_blocks": 1, "n_cells": 1})])
-def test_stream_training_and_fresh_tests_resume_exactly(two_sequence, name, params):
-    settings = dict(params, check_every=20, training_data="stream", success="fresh", success_sequences=16)
+def test_stream_training_and_own_success_tests_resume_exactly(two_sequence, name, params, success):
+    settings = dict(params, check_every=20, training_data="stream", **success)
     whole = search(name, two_sequence, Budget(sequences=700), seed=6, **settings)
     part = search(name, two_sequence, Budget(sequences=700), seed=6, stop_after=3, **settings)
     resumed = search(name, two_sequence, Budget(sequences=700), seed=6, resume=part.state, **settings)
@@ -195,3 +197,21 @@ def test_stream_training_and_fresh_tests_resume_exactly(two_sequence, name, para
     def comparable(result):
         return {k: v for k, v in result.to_dict().items() if k not in ("seconds", "stopped", "state")}
     assert comparable(resumed) == comparable(whole)
+
+
+def test_an_online_success_needs_a_full_window_of_right_training_sequences_with_a_low_loss(two_sequence):
+    # LSTM97's rule for experiments 4-6: the last success_window training sequences all right as
+    # presented, and their mean loss below success_error.
+    strategy = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(2), n_blocks=1,
+                                        n_cells=1, check_every=50, success="online", success_window=100,
+                                        success_error=0.05)
+    result = search(strategy, two_sequence, Budget(sequences=4000))
+    assert result.solved
+    assert strategy.recent_count >= 100 and strategy.recent_right.all() and strategy.recent_loss.mean() < 0.05
+    # The same training under the training-set rule solves earlier; a window longer than the
+    # whole budget can never fill, so the online rule then never solves.
+    by_set = search("lstm", two_sequence, Budget(sequences=4000), seed=0, n_blocks=1, n_cells=1, check_every=50)
+    assert by_set.solved
+    never = search("lstm", two_sequence, Budget(sequences=by_set.sequences + 500), seed=0, n_blocks=1, n_cells=1,
+                   check_every=50, success="online", success_window=5000)
+    assert not never.solved and never.sequences >= by_set.sequences + 500
