@@ -342,8 +342,8 @@ class LSTM:
         """The inverse of :meth:`unpack` (entries that are not parameters are dropped)."""
         return np.concatenate([np.asarray(weights[name], float)[mask] for name, mask in self._masks.items()])
 
-    def init(self, rng: np.random.Generator, scale: float = 0.1,
-             gate_bias: tuple[float, ...] | None = None) -> np.ndarray:
+    def init(self, rng: np.random.Generator, scale: float = 0.1, gate_bias: tuple[float, ...] | None = None,
+             output_gate_bias: tuple[float, ...] | None = None) -> np.ndarray:
         """Random parameters, uniform in ``[-scale, scale]``.
 
         Parameters
@@ -351,15 +351,22 @@ class LSTM:
         rng : numpy.random.Generator
         scale : float
         gate_bias : sequence of float, optional
-            LSTM97 initialised the output (and input) gate biases of successive blocks to
-            increasingly negative values (e.g. -1, -2, -3, ...) so that blocks start idle; give
-            one value per block to set the input and output gate biases (needs ``gate_bias``).
+            LSTM97 initialised gate biases of successive blocks to increasingly negative values
+            (e.g. -1, -2, -3, ...) so that blocks start idle; one value per block sets the input
+            gates' biases, and the output gates' too unless ``output_gate_bias`` is given (needs
+            ``gate_bias``).  None leaves the input gates' biases random.
+        output_gate_bias : sequence of float, optional
+            One value per block for the output gates' biases alone (LSTM97's experiment 3a:
+            input gates -1, -3, -5, output gates -2, -4, -6).
         """
         weights = {name: rng.uniform(-scale, scale, size=shape) for name, shape in self._shapes.items()}
-        if gate_bias is not None:
-            if not self.gate_bias or len(gate_bias) != self.n_blocks:
-                raise ValueError("gate_bias needs gate biases and one value per block")
-            weights["W_in"][:, 0] = weights["W_out"][:, 0] = np.asarray(gate_bias, float)
+        for gates, biases in (("W_in", gate_bias), ("W_out", gate_bias if output_gate_bias is None
+                                                               else output_gate_bias)):
+            if biases is None:
+                continue
+            if not self.gate_bias or len(biases) != self.n_blocks:
+                raise ValueError("gate biases need the gates' bias weights and one value per block")
+            weights[gates][:, 0] = np.asarray(biases, float)
         return self.pack(weights)
 
     # -------------------------------------------------------------- forward and backward

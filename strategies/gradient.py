@@ -240,11 +240,13 @@ class LSTMStrategy(BPTT):
         Cells per block (our choice).
     forget_gate : bool, default False
         Add a forget gate per block (Gers et al. 2000); LSTM97 had none.
-    gate_biases : {"staggered", "random", "none"} or sequence of float, default "staggered"
+    gate_biases : {"staggered", "random", "none"}, sequence of float, or mapping, default "staggered"
         Initial biases of the input and output gates: ``"staggered"`` sets block ``k``'s to
         ``-(k + 1)`` (-1, -2, -3, ...: LSTM97's blocks start idle, one after another);
         ``"random"`` draws them like the other weights; ``"none"`` gives the gates no bias
-        weights at all; a sequence gives one value per block.
+        weights at all; a sequence gives one value per block to both; a mapping
+        ``{"in": ..., "out": ...}`` sets each gate's biases apart, each ``"random"`` or one value
+        per block (LSTM97's 3a: ``{in: [-1, -3, -5], out: [-2, -4, -6]}``).
     optimizer : {"adam", "sgd"}, default "adam"
     lr : float, default 0.01
     momentum : float, default 0.0
@@ -289,22 +291,10 @@ class LSTMStrategy(BPTT):
         self.n_blocks = integer(n_blocks, "n_blocks")
         self.n_cells = integer(n_cells, "n_cells")
         self.forget_gate = boolean(forget_gate, "forget_gate")
-        if isinstance(gate_biases, str):
-            if gate_biases not in GATE_BIASES:
-                raise InvalidParameter("gate_biases", f"must be one of {', '.join(GATE_BIASES)} or one number "
-                                       f"per block; got {gate_biases!r}")
-            biases = {"staggered": tuple(-float(k + 1) for k in range(self.n_blocks))}.get(gate_biases)
-        else:
-            try:
-                biases = tuple(float(b) for b in gate_biases)
-            except (TypeError, ValueError):
-                biases = ()
-            if len(biases) != self.n_blocks or not np.all(np.isfinite(biases)) \
-                    or any(isinstance(b, bool) for b in gate_biases):
-                raise InvalidParameter("gate_biases", f"must be one of {', '.join(GATE_BIASES)} or "
-                                       f"{self.n_blocks} finite numbers (one per block); got {gate_biases!r}")
-        self.gate_biases = gate_biases if isinstance(gate_biases, str) else biases
-        self.initial_gate_biases = biases  # None for "none"
+        self.gate_biases = gate_biases if isinstance(gate_biases, (str, dict)) else tuple(gate_biases) \
+            if isinstance(gate_biases, (list, tuple)) else gate_biases
+        #: The initial (input gate, output gate) biases, each one value per block or None (random).
+        self.initial_gate_biases = self._initial_gate_biases(gate_biases)
         if loss == "cross_entropy" and space.output != "sigmoid":
             raise InvalidParameter("loss", f"'cross_entropy' needs sigmoid outputs; the problem's are "
                                    f"{space.output!r}")
@@ -312,8 +302,35 @@ class LSTMStrategy(BPTT):
                           gate_bias=not (isinstance(gate_biases, str) and gate_biases == "none"),
                           output=space.output)
 
+    def _initial_gate_biases(self, value: Any) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
+        """``gate_biases`` checked and resolved to (input gates, output gates)."""
+        allowed = (f"must be one of {', '.join(GATE_BIASES)}, {self.n_blocks} finite numbers (one per block), "
+                   f"or a mapping {{in: ..., out: ...}} of \"random\" or such numbers; got {value!r}")
+
+        def per_block(part: Any) -> tuple[float, ...] | None:
+            if isinstance(part, str) and part == "random":
+                return None
+            ok = isinstance(part, (list, tuple)) and len(part) == self.n_blocks and all(
+                not isinstance(b, bool) and isinstance(b, (int, float)) and np.isfinite(b) for b in part)
+            if not ok:
+                raise InvalidParameter("gate_biases", allowed)
+            return tuple(float(b) for b in part)
+
+        if isinstance(value, str):
+            if value not in GATE_BIASES:
+                raise InvalidParameter("gate_biases", allowed)
+            staggered = tuple(-float(k + 1) for k in range(self.n_blocks))
+            return (staggered, staggered) if value == "staggered" else (None, None)
+        if isinstance(value, dict):
+            if set(value) != {"in", "out"}:
+                raise InvalidParameter("gate_biases", allowed)
+            return per_block(value["in"]), per_block(value["out"])
+        both = per_block(value)  # not a str here, so never None
+        return both, both
+
     def _initial(self) -> np.ndarray:
-        return self.model.init(self.rng, self.init_range, self.initial_gate_biases)
+        input_biases, output_biases = self.initial_gate_biases
+        return self.model.init(self.rng, self.init_range, input_biases, output_gate_bias=output_biases)
 
     def _gradient(self, batch: SequenceBatch) -> tuple[float, np.ndarray, np.ndarray]:
         return self.model.loss_and_grad(self.theta, batch, loss=self.loss, truncated=self.truncated,

@@ -102,10 +102,33 @@ def test_lstm_initial_gate_biases_are_staggered_by_default(two_sequence):
     assert none.model.n_params < strategy.model.n_params and not none.model.gate_bias
 
 
+@pytest.mark.parametrize("gate_biases, want_in, want_out", [
+    ({"in": [-1, -3, -5], "out": [-2, -4, -6]}, [-1, -3, -5], [-2, -4, -6]),  # LSTM97's 3a
+    ({"in": "random", "out": [-2, -4, -6]}, None, [-2, -4, -6]),
+    ([-0.5, -1.5, -2.5], [-0.5, -1.5, -2.5], [-0.5, -1.5, -2.5]),
+])
+def test_lstm_input_and_output_gate_biases_can_be_set_apart(two_sequence, gate_biases, want_in, want_out):
+    strategy = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(0), n_blocks=3,
+                                        gate_biases=gate_biases)
+    strategy.bind(two_sequence)
+    weights = strategy.model.unpack(strategy.ask()[0])
+    assert np.array_equal(weights["W_out"][:, 0], want_out)
+    if want_in is None:  # drawn like the other weights, within the initial range
+        assert np.all(np.abs(weights["W_in"][:, 0]) <= strategy.init_range)
+    else:
+        assert np.array_equal(weights["W_in"][:, 0], want_in)
+    rebuilt = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(0),
+                                       **strategy.get_params())
+    assert rebuilt.get_params() == strategy.get_params()
+
+
 @pytest.mark.parametrize("params, name", [({"n_blocks": 0}, "n_blocks"), ({"n_cells": 1.5}, "n_cells"),
                                           ({"forget_gate": "yes"}, "forget_gate"),
                                           ({"gate_biases": "lstm97"}, "gate_biases"),
                                           ({"gate_biases": [-1.0]}, "gate_biases"),
+                                          ({"gate_biases": {"in": [-1.0, -2.0]}}, "gate_biases"),
+                                          ({"gate_biases": {"in": "random", "out": [True, 1.0]}}, "gate_biases"),
+                                          ({"gate_biases": {"in": "staggered", "out": "random"}}, "gate_biases"),
                                           ({"init_range": 0}, "init_range"), ({"lr": -1}, "lr"),
                                           ({"optimizer": "rmsprop"}, "optimizer"), ({"loss": "hinge"}, "loss"),
                                           ({"check_every": 0}, "check_every"), ({"clip": 0}, "clip")])
