@@ -125,6 +125,9 @@ class BPTT(Strategy):
         # The optimiser itself (its moments are part of the state), beside its name.
         self.update_rule = Adam(self.lr) if optimizer == "adam" else SGD(self.lr, self.momentum)
         self.theta: np.ndarray | None = None
+        #: Training sequences presented so far: the count LSTM97 reports (ours, the run's
+        #: ``sequences``, adds every success test).
+        self.trained_sequences = 0
         self._costs = (0, 0)
         self._problem: Problem | None = None
 
@@ -164,6 +167,7 @@ class BPTT(Strategy):
             sequences += size
             steps += int(batch.lengths.sum())
         self._costs = (self._costs[0] + sequences, self._costs[1] + steps)
+        self.trained_sequences += sequences
 
     def _initial(self) -> np.ndarray:
         return self.rng.uniform(-self.init_range, self.init_range, size=self.space.n_params)
@@ -203,7 +207,12 @@ class BPTT(Strategy):
         return costs
 
     # ------------------------------------------------------------------ state
-    saved = ("theta", "recent_right", "recent_loss", "recent_count")
+    saved = ("theta", "recent_right", "recent_loss", "recent_count", "trained_sequences")
+
+    def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
+        """The training sequences presented until the end (until the solving proposal, when one
+        solved), the count LSTM97 reports beside the run's own ``sequences``."""
+        return {"training_sequences": self.trained_sequences}
 
     @property
     def state(self) -> dict[str, Any]:
@@ -337,9 +346,11 @@ class LSTMStrategy(BPTT):
                                         with_outputs=True)
 
     def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
-        """The best LSTM: its shape and parameter vector (see :class:`evorec.rnn.LSTM`)."""
+        """The training sequences presented, and the best LSTM: its shape and parameter vector
+        (see :class:`evorec.rnn.LSTM`)."""
+        counts = super().describe(best)
         if isinstance(best, Population):  # stopped before the first batch: no LSTM yet
-            return {}
-        return {"model": "lstm", "n_blocks": self.n_blocks, "n_cells": self.n_cells,
-                "forget_gate": self.forget_gate, "gate_bias": self.model.gate_bias,
-                "output": self.model.output, "params": np.asarray(best, dtype=float)[0].tolist()}
+            return counts
+        return counts | {"model": "lstm", "n_blocks": self.n_blocks, "n_cells": self.n_cells,
+                         "forget_gate": self.forget_gate, "gate_bias": self.model.gate_bias,
+                         "output": self.model.output, "params": np.asarray(best, dtype=float)[0].tolist()}

@@ -21,6 +21,7 @@ def test_bptt_lowers_the_training_loss_and_counts_what_it_presents(two_sequence)
     # Every ask after the first trains on 50 sequences; every ask is tested on the 40 training sequences.
     trained = 50 * (result.evaluations - 1)
     assert result.sequences == trained + 40 * result.evaluations
+    assert result.info["training_sequences"] == trained  # the count LSTM97 reports
     assert result.steps >= result.sequences * 4
 
 
@@ -63,6 +64,7 @@ def test_lstm_lowers_the_training_loss_and_counts_as_bptt(two_sequence):
     assert result.best_loss < 0.7 * first_loss
     trained = 50 * (result.evaluations - 1)
     assert result.sequences == trained + 40 * result.evaluations
+    assert result.info["training_sequences"] == trained  # the count LSTM97 reports
     assert result.steps >= result.sequences * 4
     # The best is an LSTM, not an evorec network: it is reported in info, the weight arrays are empty.
     assert result.info["model"] == "lstm" and result.best_W_h.size == result.best_W_y.size == 0
