@@ -62,14 +62,6 @@ def _softplus(z: np.ndarray) -> np.ndarray:
     return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
-def _activate(name: str, z: np.ndarray) -> np.ndarray:
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "sigmoid":
-        return sigmoid(z)
-    return z.copy()
-
-
 def activation_derivative(name: str, f: np.ndarray) -> np.ndarray:
     """Derivative of the activation, written in terms of its value ``f``."""
     if name == "tanh":
@@ -90,8 +82,8 @@ def forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
     """Run the batch forward, keeping what back-propagation needs.
 
     Returns the inputs ``x`` (B, T, n_in), hidden and output activations ``h``, ``y`` and the
-    output net inputs ``z`` (B, T, ·) at every step, and the ``alive`` mask (B, T) of steps
-    within each sequence.
+    output net inputs ``z`` (B, T, ·) at every step, the ``alive`` mask (B, T) of steps
+    within each sequence and the ``lengths`` (B,), as int64.
 
     States at padded steps (``t >= lengths[b]``) are set to 0 and padded inputs are read as 0,
     so padding (which may hold anything, even NaN) can never leak into the loss or gradient.
@@ -106,10 +98,10 @@ def forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
     h_all = np.zeros((B, T, H))
     y_all = np.zeros((B, T, n_out))
     z_all = np.zeros((B, T, n_out))
-    network_forward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x,
-                    batch.lengths.astype(np.int64), ACTIVATION_CODES[arch.hidden], ACTIVATION_CODES[arch.output],
-                    h_all, y_all, z_all)
-    return {"x": x, "h": h_all, "y": y_all, "z": z_all, "alive": alive}
+    lengths = batch.lengths.astype(np.int64)
+    network_forward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x, lengths,
+                    ACTIVATION_CODES[arch.hidden], ACTIVATION_CODES[arch.output], h_all, y_all, z_all)
+    return {"x": x, "h": h_all, "y": y_all, "z": z_all, "alive": alive, "lengths": lengths}
 
 
 def loss_and_output_error(output: str, batch: SequenceBatch, y: np.ndarray, z: np.ndarray,
@@ -202,10 +194,9 @@ def _backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[st
     dropped.
     """
     x, h_all, y_all = fwd["x"], fwd["h"], fwd["y"]
-    lengths = fwd["alive"].sum(axis=1).astype(np.int64)
     window = 0 if truncate is None else min(int(truncate), x.shape[1])
     dW_h, dW_y = np.zeros(W_h.shape), np.zeros(W_y.shape)
-    network_backward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x, lengths,
+    network_backward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x, fwd["lengths"],
                      h_all, y_all, np.ascontiguousarray(error_z), ACTIVATION_CODES[arch.hidden],
                      ACTIVATION_CODES[arch.output], window, dW_h, dW_y)
     return dW_h, dW_y
@@ -374,7 +365,7 @@ class LSTM:
         """Run the batch forward (:func:`evorec.rnn_kernels.lstm_forward`), keeping every net input
         and state: ``a_in``, ``a_out``, ``a_forget`` (zeros without a forget gate), ``a_cell``,
         ``s``, ``c``, ``z``, ``y`` (each (B, T, ·), zero beyond a sequence's length), the inputs
-        ``x`` (padding read as 0) and the ``alive`` mask (B, T)."""
+        ``x`` (padding read as 0), the ``alive`` mask (B, T) and the ``lengths`` (B,), as int64."""
         B, T = batch.n_sequences, batch.n_steps
         N, nb = self.n_cells_total, self.n_blocks
         alive = running_mask(batch.lengths, T)
@@ -382,11 +373,12 @@ class LSTM:
         sizes = {"a_in": nb, "a_out": nb, "a_forget": nb, "a_cell": N, "s": N, "c": N, "z": self.n_out,
                  "y": self.n_out}
         rec = {k: np.zeros((B, T, size)) for k, size in sizes.items()}
-        lstm_forward(*self._kernel_weights(w), x, batch.lengths.astype(np.int64), self.n_cells, self.forget_gate,
+        lengths = batch.lengths.astype(np.int64)
+        lstm_forward(*self._kernel_weights(w), x, lengths, self.n_cells, self.forget_gate,
                      SQUASH_CODES[self.cell_input], SQUASH_CODES[self.cell_output], ACTIVATION_CODES[self.output],
                      rec["a_in"], rec["a_out"], rec["a_forget"], rec["a_cell"], rec["s"], rec["c"], rec["z"],
                      rec["y"])
-        rec["x"], rec["alive"] = x, alive
+        rec["x"], rec["alive"], rec["lengths"] = x, alive, lengths
         return rec
 
     def _kernel_weights(self, w: dict[str, np.ndarray]) -> tuple[np.ndarray, ...]:
@@ -465,8 +457,7 @@ class LSTM:
         """BPTT through the recorded run, full or truncated (:func:`evorec.rnn_kernels.lstm_backward`)."""
         grads = {name: np.zeros(W.shape) for name, W in w.items()}
         forget = grads["W_forget"] if self.forget_gate else np.zeros(w["W_in"].shape)
-        lengths = rec["alive"].sum(axis=1).astype(np.int64)
-        lstm_backward(*self._kernel_weights(w), rec["x"], lengths, self.n_cells, self.forget_gate,
+        lstm_backward(*self._kernel_weights(w), rec["x"], rec["lengths"], self.n_cells, self.forget_gate,
                       SQUASH_CODES[self.cell_input], SQUASH_CODES[self.cell_output], rec["a_in"], rec["a_out"],
                       rec["a_forget"], rec["a_cell"], rec["s"], rec["c"], np.ascontiguousarray(error_z), truncated,
                       grads["W_in"], grads["W_out"], forget, grads["W_cell"], grads["W_y"])

@@ -166,7 +166,7 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
 # ---------------------------------------------------------------------------------- LSTM
 #: Codes of the LSTM's squashing functions: the activations plus LSTM97's scaled sigmoids,
 #: g = 4 sigmoid - 2 (range (-2, 2)) and h = 2 sigmoid - 1 (range (-1, 1)).
-SQUASH_CODES = {"tanh": 0, "sigmoid": 1, "linear": 2, "lstm_g": 3, "lstm_h": 4}
+SQUASH_CODES = {**ACTIVATION_CODES, "lstm_g": 3, "lstm_h": 4}
 
 
 @njit(cache=True, inline="always")

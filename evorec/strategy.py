@@ -320,16 +320,12 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
             return _result(name, seed, problem, loop, False, None, strategy,
                            state=encode({"strategy": strategy.state, "loop": loop.dump()}))
         candidates = strategy.ask()
-        own_sequences, own_steps = strategy.take_costs()
-        loop.sequences += own_sequences
-        loop.steps += own_steps
+        loop.charge(*strategy.take_costs())  # what training (or the like) cost the strategy
         if budget.evaluations is not None:
             candidates = candidates[: budget.evaluations - loop.evaluations]
         result = problem.evaluate(candidates, early_exit=strategy.early_exit, model=strategy.model)
         solved_now = np.asarray(strategy.solved(problem, candidates, result), dtype=bool)
-        own_sequences, own_steps = strategy.take_costs()  # what the strategy's success test cost
-        loop.sequences += own_sequences
-        loop.steps += own_steps
+        loop.charge(*strategy.take_costs())  # what the strategy's own success test cost
         counted = len(candidates)
         if solved_now.any():
             counted = int(np.argmax(solved_now)) + 1
@@ -364,6 +360,11 @@ class _Loop:
     best_loss: float = math.inf
     best: np.ndarray | Population | None = None  # the best candidate's row, as the strategy proposed it
     history: list[tuple[int, float]] = field(default_factory=list)
+
+    def charge(self, sequences: int, steps: int) -> None:
+        """Add costs the strategy spent outside the loop's own evaluations."""
+        self.sequences += sequences
+        self.steps += steps
 
     def dump(self) -> dict[str, Any]:
         """The bookkeeping as values :func:`evorec.codec.encode` takes."""

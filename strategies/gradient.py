@@ -166,7 +166,7 @@ class BPTT(Strategy):
             self.theta = self.update_rule.step(self.theta, grad)
             sequences += size
             steps += int(batch.lengths.sum())
-        self._costs = (self._costs[0] + sequences, self._costs[1] + steps)
+        self._charge(sequences, steps)
         self.trained_sequences += sequences
 
     def _initial(self) -> np.ndarray:
@@ -199,8 +199,11 @@ class BPTT(Strategy):
             return np.full(len(evaluation.solved), good)
         fresh = problem.task.sample(self.success_sequences, self.rng)
         judged = problem.evaluate_batch(candidates, fresh, model=self.model)
-        self._costs = (self._costs[0] + int(judged.sequences.sum()), self._costs[1] + int(judged.steps.sum()))
+        self._charge(int(judged.sequences.sum()), int(judged.steps.sum()))
         return judged.solved
+
+    def _charge(self, sequences: int, steps: int) -> None:
+        self._costs = (self._costs[0] + sequences, self._costs[1] + steps)
 
     def take_costs(self) -> tuple[int, int]:
         costs, self._costs = self._costs, (0, 0)
