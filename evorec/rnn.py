@@ -48,7 +48,7 @@ from evorec.rnn_kernels import (
 from evorec.scoring import Criterion, Fitness
 from evorec.task import running_mask
 
-LOSSES = ("mse", "cross_entropy")
+LOSSES = ("mse", "cross_entropy", "sse")
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -114,10 +114,14 @@ def loss_and_output_error(output: str, batch: SequenceBatch, y: np.ndarray, z: n
     mask = batch.target_mask[:, :, None]
     n_entries = int(batch.target_mask.sum()) * batch.n_out
     targets = np.where(mask, batch.targets, 0.0)
-    if loss == "mse":
+    if loss in ("mse", "sse"):
         diff = np.where(mask, y - targets, 0.0)
-        value = float(np.sum(diff * diff) / n_entries)
-        error_z = 2.0 * diff / n_entries * activation_derivative(output, y)
+        if loss == "mse":
+            value = float(np.sum(diff * diff) / n_entries)
+            error_z = 2.0 * diff / n_entries * activation_derivative(output, y)
+        else:
+            value = float(0.5 * np.sum(diff * diff))
+            error_z = diff * activation_derivative(output, y)
     else:  # cross_entropy, sigmoid outputs: computed from z so that saturated units stay finite
         terms = targets * _softplus(-z) + (1.0 - targets) * _softplus(z)
         value = float(np.sum(np.where(mask, terms, 0.0)) / n_entries)
@@ -137,13 +141,16 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
         Free parameters, in :meth:`Architecture.pack` order.
     batch : SequenceBatch
         Sequences of possibly different lengths; padding is ignored.
-    loss : {"mse", "cross_entropy"}
+    loss : {"mse", "cross_entropy", "sse"}
         ``"mse"``: the plain mean of squared errors over every scored (sequence, step, output)
         entry, exactly the ``mse`` fitness (:class:`evorec.tasks.fitness.MeanSquaredError`).
         ``"cross_entropy"``: binary cross-entropy
         ``-[d log y + (1 - d) log(1 - y)]`` averaged over the same entries; only for sigmoid
         outputs, targets ``d`` in ``[0, 1]`` (it is computed from the net input, so it stays
-        finite when outputs saturate).
+        finite when outputs saturate).  ``"sse"``: half the *sum* of squared errors over the
+        same entries, ``E = 1/2 sum (y - d)^2``, LSTM97's objective: its gradient at an output
+        unit is the paper's error signal ``f'(z) (y - d)``, so a learning rate means what the
+        paper's α means (with ``"mse"`` the step would shrink with the number of entries).
     truncate : int, optional
         ``None`` (default): full back-propagation through time.  An integer ``k >= 1``:
         truncated BPTT in which the error of each scored step ``s`` flows back through at most
@@ -214,16 +221,20 @@ SQUASH = {
     "lstm_h": (lambda a: 2.0 * sigmoid(a) - 1.0, lambda a: 2.0 * sigmoid(a) * (1.0 - sigmoid(a))),
 }
 _GATES = ("in", "out", "forget")
+#: What the gates and cell inputs see of the previous step (:class:`LSTM`'s ``recurrence``).
+RECURRENCE = ("cells", "cells_and_gates", "none")
 
 
 class LSTM:
     """An LSTM network in the style of LSTM97, with an optional forget gate (Gers et al. 2000).
 
     ``n_blocks`` memory blocks of ``n_cells`` cells each; the cells of a block share one input
-    gate, one output gate and (with ``forget_gate``) one forget gate.  Gates and cell inputs see
-    the source vector ``r_t = [1, x_t, c_{t-1}]`` (bias, inputs, all cell outputs of the
-    previous step); the output layer sees ``[1, x_t, c_t]`` (inputs only with
-    ``input_to_output``).  With cell states ``s`` and all states 0 at the start of a sequence::
+    gate, one output gate (unless ``output_gate`` is False) and (with ``forget_gate``) one
+    forget gate.  Gates and cell inputs see the source vector ``r_t = [1, x_t, c_{t-1}]`` (bias,
+    inputs, all cell outputs of the previous step; ``recurrence`` adds the previous step's gate
+    activations or removes the cells); the output layer sees ``[1, x_t, c_t]`` (inputs only
+    with ``input_to_output``).  With cell states ``s`` and all states 0 at the start of a
+    sequence::
 
         i_t = sigmoid(W_in r_t),  o_t = sigmoid(W_out r_t),  f_t = sigmoid(W_forget r_t) or 1
         s_t = f_t * s_{t-1} + i_t * g(W_cell r_t)
@@ -231,8 +242,8 @@ class LSTM:
         y_t = f_y(W_y [1, x_t, c_t])
 
     The gates act on every cell of their block.  Without ``forget_gate`` this is LSTM97's
-    constant error carousel (``f_t = 1``).  Gradients are full BPTT through every path (LSTM97
-    truncated the error flow into the gates' recurrent inputs; that is not done here).
+    constant error carousel (``f_t = 1``); without ``output_gate``, ``o_t = 1``.  Gradients
+    (:meth:`loss_and_grad`) are full BPTT through every path, or LSTM97's truncated gradient.
 
     Parameters
     ----------
@@ -256,6 +267,15 @@ class LSTM:
         or ``"linear"``.
     input_to_output : bool, default False
         Link the inputs directly to the output units.
+    output_gate : bool, default True
+        Give each block an output gate; without one the cells' outputs are ``h(s_t)`` (LSTM97's
+        experiments 2a and 2b).
+    recurrence : {"cells", "cells_and_gates", "none"}, default "cells"
+        What the gates and cell inputs see of step ``t - 1``: the cell outputs; the cell outputs
+        and the gate activations, ``r_t = [1, x_t, c_{t-1}, i_{t-1}, o_{t-1}, f_{t-1}]``
+        (LSTM97's fully connected hidden layer: its weight counts, e.g. 93 for the adding
+        net, include these links); or nothing (LSTM97's 2a net: gates and cells see the
+        inputs only).
 
     Notes
     -----
@@ -268,7 +288,7 @@ class LSTM:
     def __init__(self, n_in: int, n_out: int, n_blocks: int = 1, n_cells: int = 1, forget_gate: bool = False,
                  gate_bias: bool = True, output: str = "linear", cell_input: str = "lstm_g",
                  cell_output: str = "lstm_h", input_to_output: bool = False, cell_bias: bool = True,
-                 output_bias: bool = True) -> None:
+                 output_bias: bool = True, output_gate: bool = True, recurrence: str = "cells") -> None:
         for name, value, minimum in (("n_in", n_in, 0), ("n_out", n_out, 1), ("n_blocks", n_blocks, 1),
                                      ("n_cells", n_cells, 1)):
             integer(value, name, minimum)
@@ -279,6 +299,8 @@ class LSTM:
         self.forget_gate, self.gate_bias = bool(forget_gate), bool(gate_bias)
         self.input_to_output = boolean(input_to_output, "input_to_output")
         self.cell_bias, self.output_bias = boolean(cell_bias, "cell_bias"), boolean(output_bias, "output_bias")
+        self.output_gate = boolean(output_gate, "output_gate")
+        self.recurrence = one_of(recurrence, "recurrence", RECURRENCE)
         self.output, self.cell_input, self.cell_output = output, cell_input, cell_output
         N, R = self.n_cells_total, self.n_source
         array_size((N + 3 * self.n_blocks) * R, "n_blocks", "the LSTM's weights: cells and gates x sources")
@@ -292,6 +314,10 @@ class LSTM:
             mask = np.ones(shape, dtype=bool)
             if name[2:] in _GATES and not self.gate_bias:
                 mask[:, 0] = False
+            if name == "W_out" and not self.output_gate:
+                mask[:] = False
+            if name != "W_y" and self.recurrence == "none":
+                mask[:, 1 + self.n_in:] = False
             if name == "W_y" and not self.input_to_output:
                 mask[:, 1:1 + self.n_in] = False
             if (name == "W_cell" and not self.cell_bias) or (name == "W_y" and not self.output_bias):
@@ -308,9 +334,16 @@ class LSTM:
         return self.n_blocks * self.n_cells
 
     @property
+    def n_gate_units(self) -> int:
+        """Gate units: input gates, and output and forget gates where present, one per block."""
+        return self.n_blocks * (1 + self.output_gate + self.forget_gate)
+
+    @property
     def n_source(self) -> int:
-        """``R = 1 + n_in + n_blocks * n_cells``: length of the gates' source vector."""
-        return 1 + self.n_in + self.n_cells_total
+        """``R``, the length of the gates' source vector: ``1 + n_in + n_blocks * n_cells``, plus
+        the gate units with ``recurrence="cells_and_gates"``."""
+        gates = self.n_gate_units if self.recurrence == "cells_and_gates" else 0
+        return 1 + self.n_in + self.n_cells_total + gates
 
     @property
     def n_params(self) -> int:
@@ -357,6 +390,10 @@ class LSTM:
                 continue
             if not self.gate_bias or len(biases) != self.n_blocks:
                 raise ValueError("gate biases need the gates' bias weights and one value per block")
+            if gates == "W_out" and not self.output_gate:
+                if output_gate_bias is not None:
+                    raise ValueError("output gate biases need an output gate")
+                continue
             weights[gates][:, 0] = np.asarray(biases, float)
         return self.pack(weights)
 
@@ -374,7 +411,7 @@ class LSTM:
                  "y": self.n_out}
         rec = {k: np.zeros((B, T, size)) for k, size in sizes.items()}
         lengths = batch.lengths.astype(np.int64)
-        lstm_forward(*self._kernel_weights(w), x, lengths, self.n_cells, self.forget_gate,
+        lstm_forward(*self._kernel_weights(w), x, lengths, self.n_cells, self.forget_gate, self.output_gate,
                      SQUASH_CODES[self.cell_input], SQUASH_CODES[self.cell_output], ACTIVATION_CODES[self.output],
                      rec["a_in"], rec["a_out"], rec["a_forget"], rec["a_cell"], rec["s"], rec["c"], rec["z"],
                      rec["y"])
@@ -426,14 +463,16 @@ class LSTM:
         ----------
         params : array_like, shape (n_params,)
         batch : SequenceBatch
-        loss : {"mse", "cross_entropy"}
+        loss : {"mse", "cross_entropy", "sse"}
             As in :func:`loss_and_grad`: the mean over scored (sequence, step, output) entries
-            of the squared error, or of the binary cross-entropy (sigmoid outputs only).
+            of the squared error, or of the binary cross-entropy (sigmoid outputs only), or
+            half their summed squared error (LSTM97's objective).
         truncated : bool, default False
             LSTM97's truncated gradient: error that reaches a gate's or a cell input's net input
             changes its incoming weights but is not sent further back; only the cell states
-            carry error back in time.  Exactly the gradient with every ``c_{t-1}`` that the
-            step-``t`` gates and cell inputs read held constant.
+            carry error back in time.  Exactly the gradient with every recurrent source that
+            the step-``t`` gates and cell inputs read (``c_{t-1}``, and the gates of step
+            ``t - 1`` with ``recurrence="cells_and_gates"``) held constant.
         with_outputs : bool, default False
             Also return the outputs, as :func:`loss_and_grad` does.
 
@@ -458,9 +497,9 @@ class LSTM:
         grads = {name: np.zeros(W.shape) for name, W in w.items()}
         forget = grads["W_forget"] if self.forget_gate else np.zeros(w["W_in"].shape)
         lstm_backward(*self._kernel_weights(w), rec["x"], rec["lengths"], self.n_cells, self.forget_gate,
-                      SQUASH_CODES[self.cell_input], SQUASH_CODES[self.cell_output], rec["a_in"], rec["a_out"],
-                      rec["a_forget"], rec["a_cell"], rec["s"], rec["c"], np.ascontiguousarray(error_z), truncated,
-                      grads["W_in"], grads["W_out"], forget, grads["W_cell"], grads["W_y"])
+                      self.output_gate, SQUASH_CODES[self.cell_input], SQUASH_CODES[self.cell_output], rec["a_in"],
+                      rec["a_out"], rec["a_forget"], rec["a_cell"], rec["s"], rec["c"], np.ascontiguousarray(error_z),
+                      truncated, grads["W_in"], grads["W_out"], forget, grads["W_cell"], grads["W_y"])
         return grads
 
 

@@ -196,21 +196,45 @@ def _squash_slope(code: int, a: float) -> float:
     return scale * f * (1.0 - f)
 
 
+@njit(cache=True, inline="always")
+def _gate_sources(r, a_in, a_out, a_forget, b, t, start, n_blocks, output_gate, forget_gate):  # pragma: no cover
+    """Write the step-``t`` gate activations into ``r`` from ``start`` on: input gates, then
+    output gates (if any), then forget gates (if any), one per block; 0 before the first step."""
+    j = start
+    for k in range(n_blocks):
+        r[j + k] = _sigmoid(a_in[b, t, k]) if t >= 0 else 0.0
+    j += n_blocks
+    if output_gate:
+        for k in range(n_blocks):
+            r[j + k] = _sigmoid(a_out[b, t, k]) if t >= 0 else 0.0
+        j += n_blocks
+    if forget_gate:
+        for k in range(n_blocks):
+            r[j + k] = _sigmoid(a_forget[b, t, k]) if t >= 0 else 0.0
+
+
 @njit(cache=True)
-def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget_gate, code_g, code_h, code_y,
-                 a_in, a_out, a_forget, a_cell, s_all, c_all, z_all, y_all):  # pragma: no cover - compiled
+def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget_gate, output_gate, code_g, code_h,
+                 code_y, a_in, a_out, a_forget, a_cell, s_all, c_all, z_all, y_all):  # pragma: no cover - compiled
     """Run every sequence through the LSTM, recording what back-propagation needs.
 
-    Gates and cell inputs see ``r_t = (1, x_t, c_{t-1})`` (shape R = 1 + n_in + cells); the
-    outputs see ``(1, x_t, c_t)``.  Cell ``n`` belongs to block ``n // n_cells``.  The record
-    arrays (B, T, ·) must be zero beyond each sequence's length.
+    Gates and cell inputs see ``r_t = (1, x_t, c_{t-1})`` or, when their matrices are wider
+    (``R = W_in.shape[1] > 1 + n_in + cells``), ``r_t = (1, x_t, c_{t-1}, gates_{t-1})``: the
+    previous step's gate activations too (input gates, then output and forget gates where
+    present), LSTM97's fully connected hidden layer.  The outputs see ``(1, x_t, c_t)``.
+    Without ``output_gate`` the cells' outputs are ``h(s)`` (the gate is fixed open).  Cell
+    ``n`` belongs to block ``n // n_cells``.  The record arrays (B, T, ·) must be zero beyond
+    each sequence's length.
     """
     B = x.shape[0]
     n_in = x.shape[2]
     n_blocks = W_in.shape[0]
     N = W_cell.shape[0]
     n_out = W_y.shape[0]
-    R = 1 + n_in + N
+    cells = 1 + n_in
+    R_y = cells + N
+    R = W_in.shape[1]
+    gate_sources = R > R_y
     r = np.empty(R)
     state = np.empty(N)
     for b in range(B):
@@ -226,7 +250,8 @@ def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget
                 af = 0.0
                 for d in range(R):
                     ai += W_in[k, d] * r[d]
-                    ao += W_out[k, d] * r[d]
+                    if output_gate:
+                        ao += W_out[k, d] * r[d]
                     if forget_gate:
                         af += W_forget[k, d] * r[d]
                 a_in[b, t, k] = ai
@@ -242,28 +267,33 @@ def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget
                 keep = _sigmoid(a_forget[b, t, k]) if forget_gate else 1.0
                 state[n] = keep * state[n] + _sigmoid(a_in[b, t, k]) * _squash(code_g, a)
                 s_all[b, t, n] = state[n]
-                c_all[b, t, n] = _sigmoid(a_out[b, t, k]) * _squash(code_h, state[n])
-            # The cells' new outputs replace c_{t-1} in r: the outputs read (1, x_t, c_t).
+                opening = _sigmoid(a_out[b, t, k]) if output_gate else 1.0
+                c_all[b, t, n] = opening * _squash(code_h, state[n])
+            # The new cell outputs (and gates) replace the old ones in r: the outputs read
+            # (1, x_t, c_t), and step t + 1 reads them as its previous step.
             for n in range(N):
-                r[1 + n_in + n] = c_all[b, t, n]
+                r[cells + n] = c_all[b, t, n]
+            if gate_sources:
+                _gate_sources(r, a_in, a_out, a_forget, b, t, R_y, n_blocks, output_gate, forget_gate)
             for o in range(n_out):
                 z = 0.0
-                for d in range(R):
+                for d in range(R_y):
                     z += W_y[o, d] * r[d]
                 z_all[b, t, o] = z
                 y_all[b, t, o] = _activate(code_y, z)
 
 
 @njit(cache=True)
-def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget_gate, code_g, code_h,
+def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget_gate, output_gate, code_g, code_h,
                   a_in, a_out, a_forget, a_cell, s_all, c_all, error_z, truncated,
                   g_in, g_out, g_forget, g_cell, g_y):  # pragma: no cover - compiled
     """Add the gradient to ``g_in``, ``g_out``, ``g_forget``, ``g_cell`` and ``g_y``.
 
     Full BPTT, or with ``truncated`` LSTM97's truncated gradient: the error that reaches a gate's
     or a cell input's net input changes that unit's incoming weights but is not sent further
-    back, so only the cell states carry error back in time (the exact gradient when each
-    ``c_{t-1}`` that the step-t gates and cell inputs read is taken as a constant).
+    back, so only the cell states carry error back in time (the exact gradient when every
+    recurrent source that the step-t gates and cell inputs read, ``c_{t-1}`` and the gates of
+    step t - 1, is taken as a constant).  The layout of the sources is :func:`lstm_forward`'s.
 
     ``error_z`` (B, T, n_out) is the loss's derivative with respect to the output net inputs.
     """
@@ -273,43 +303,51 @@ def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forge
     N = W_cell.shape[0]
     n_out = W_y.shape[0]
     cells = 1 + n_in
-    R = cells + N
+    R_y = cells + N
+    R = W_in.shape[1]
+    gate_sources = R > R_y
+    out_start = R_y - cells + n_blocks  # where the output gates' errors sit in d_back
+    forget_start = out_start + (n_blocks if output_gate else 0)
     r = np.empty(R)
     d_c = np.empty(N)
     d_s = np.empty(N)
     d_cell = np.empty(N)
-    d_c_next = np.empty(N)
     d_s_next = np.empty(N)
+    # The error reaching each recurrent source (cells, then gates) of step t through step t+1.
+    d_back = np.empty(R - cells)
     d_in = np.empty(n_blocks)
     d_out = np.empty(n_blocks)
     d_forget = np.empty(n_blocks)
     for b in range(B):
-        d_c_next[:] = 0.0
+        d_back[:] = 0.0
         d_s_next[:] = 0.0
         for t in range(lengths[b] - 1, -1, -1):
-            # The outputs' sources (1, x_t, c_t) first, then r_t = (1, x_t, c_{t-1}).
+            # The outputs' sources (1, x_t, c_t) first, then r_t = (1, x_t, c_{t-1}, gates_{t-1}).
             r[0] = 1.0
             for i in range(n_in):
                 r[1 + i] = x[b, t, i]
             for n in range(N):
                 r[cells + n] = c_all[b, t, n]
             for n in range(N):
-                d_c[n] = d_c_next[n]
+                d_c[n] = d_back[n]
             for o in range(n_out):
                 e = error_z[b, t, o]
-                for d in range(R):
+                for d in range(R_y):
                     g_y[o, d] += e * r[d]
                 for n in range(N):
                     d_c[n] += e * W_y[o, cells + n]
             for n in range(N):
                 r[cells + n] = c_all[b, t - 1, n] if t > 0 else 0.0
+            if gate_sources:
+                _gate_sources(r, a_in, a_out, a_forget, b, t - 1, R_y, n_blocks, output_gate, forget_gate)
             for k in range(n_blocks):
-                d_in[k] = 0.0
-                d_out[k] = 0.0
-                d_forget[k] = 0.0
+                # The error on the gates' activations that step t+1 read, when they are sources.
+                d_in[k] = d_back[R_y - cells + k] if gate_sources else 0.0
+                d_out[k] = d_back[out_start + k] if gate_sources and output_gate else 0.0
+                d_forget[k] = d_back[forget_start + k] if gate_sources and forget_gate else 0.0
             for n in range(N):
                 k = n // n_cells
-                o_gate = _sigmoid(a_out[b, t, k])
+                o_gate = _sigmoid(a_out[b, t, k]) if output_gate else 1.0
                 i_gate = _sigmoid(a_in[b, t, k])
                 s = s_all[b, t, n]
                 d_out[k] += d_c[n] * _squash(code_h, s)
@@ -325,14 +363,14 @@ def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forge
             for k in range(n_blocks):
                 o_gate = _sigmoid(a_out[b, t, k])
                 i_gate = _sigmoid(a_in[b, t, k])
-                d_out[k] *= o_gate * (1.0 - o_gate)
+                d_out[k] = d_out[k] * o_gate * (1.0 - o_gate) if output_gate else 0.0
                 d_in[k] *= i_gate * (1.0 - i_gate)
                 if forget_gate:
                     f_gate = _sigmoid(a_forget[b, t, k])
                     d_forget[k] *= f_gate * (1.0 - f_gate)
-            # Weight gradients, and the error reaching c_{t-1} through every gate and cell input.
-            for n in range(N):
-                d_c_next[n] = 0.0
+            # Weight gradients, and the error reaching the recurrent sources of step t-1 through
+            # every gate and cell input (none with the truncated gradient).
+            d_back[:] = 0.0
             for k in range(n_blocks):
                 for d in range(R):
                     g_in[k, d] += d_in[k] * r[d]
@@ -341,15 +379,15 @@ def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forge
                         g_forget[k, d] += d_forget[k] * r[d]
                 if truncated:
                     continue
-                for n in range(N):
-                    back = d_in[k] * W_in[k, cells + n] + d_out[k] * W_out[k, cells + n]
+                for d in range(cells, R):
+                    back = d_in[k] * W_in[k, d] + d_out[k] * W_out[k, d]
                     if forget_gate:
-                        back += d_forget[k] * W_forget[k, cells + n]
-                    d_c_next[n] += back
+                        back += d_forget[k] * W_forget[k, d]
+                    d_back[d - cells] += back
             for m in range(N):
                 for d in range(R):
                     g_cell[m, d] += d_cell[m] * r[d]
                 if truncated:
                     continue
-                for n in range(N):
-                    d_c_next[n] += d_cell[m] * W_cell[m, cells + n]
+                for d in range(cells, R):
+                    d_back[d - cells] += d_cell[m] * W_cell[m, d]

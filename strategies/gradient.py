@@ -62,7 +62,7 @@ class BPTT(Strategy):
     truncate : int, optional
         Truncated BPTT: error flows back at most this many steps (see
         :func:`evorec.rnn.loss_and_grad`); default full BPTT.
-    loss : {"mse", "cross_entropy"}, default "mse"
+    loss : {"mse", "cross_entropy", "sse"}, default "mse"
     clip : float, optional
         Clip the gradient to this norm before each update; default none.
     init_range : float, default 0.2
@@ -267,7 +267,7 @@ class LSTMStrategy(BPTT):
         Sequences per update; 1 is online learning as in LSTM97.
     check_every : int, default 100
         Sequences presented between two success tests on the whole training set.
-    loss : {"mse", "cross_entropy"}, default "mse"
+    loss : {"mse", "cross_entropy", "sse"}, default "mse"
         ``"cross_entropy"`` needs sigmoid outputs.
     clip : float, optional
         Clip the gradient to this norm before each update; default none.

@@ -84,6 +84,28 @@ def test_cross_entropy_value():
     assert loss_and_grad(arch, theta, batch, "cross_entropy")[0] == pytest.approx(want, rel=1e-12)
 
 
+def test_summed_squared_error_is_half_the_sum_and_its_gradient():
+    # LSTM97's objective: E = 1/2 sum (y - d)^2 over the scored entries, not their mean; its
+    # gradient is the mean squared error's times n_entries / 2, for networks and the LSTM alike.
+    rng = np.random.default_rng(2)
+    arch = Architecture.fully_recurrent(2, 2, 2, hidden="tanh", output="sigmoid")
+    theta = rng.normal(size=arch.n_params)
+    batch = _batch(rng, 2, 2, B=3, T=6, targets01=True)
+    y = forward(Population.from_params(arch, theta[None]), batch.inputs, batch.lengths)[0]
+    targets, sequence, step = batch.scored_targets()
+    n_entries = targets.size
+    value, grad = loss_and_grad(arch, theta, batch, "sse")
+    assert value == pytest.approx(0.5 * np.sum((y[sequence, step] - targets) ** 2), rel=1e-12)
+    _assert_close(grad, _fd_grad(lambda t: loss_and_grad(arch, t, batch, "sse")[0], theta))
+    np.testing.assert_allclose(grad, loss_and_grad(arch, theta, batch)[1] * n_entries / 2, rtol=1e-12)
+    net = LSTM(2, 2, n_blocks=2, recurrence="cells_and_gates", output="sigmoid")
+    params = net.init(rng, scale=1.0)
+    value, grad = net.loss_and_grad(params, batch, "sse", truncated=True)
+    mse, mse_grad = net.loss_and_grad(params, batch, "mse", truncated=True)
+    assert value == pytest.approx(mse * n_entries / 2, rel=1e-12)
+    np.testing.assert_allclose(grad, mse_grad * n_entries / 2, rtol=1e-12)
+
+
 def test_cross_entropy_stays_finite_when_outputs_saturate():
     arch = Architecture(1, 0, 1, hidden="linear", output="sigmoid")
     batch = SequenceBatch(np.ones((1, 1, 1)), np.zeros((1, 1, 1)), np.ones((1, 1), bool), np.array([1]))
@@ -263,22 +285,39 @@ def _sig(a):
 SQUASH = {"lstm_g": lambda a: 4 * _sig(a) - 2, "lstm_h": lambda a: 2 * _sig(a) - 1, **ACTIVATION}
 
 
+def _lstm_sources(net, x, c_prev, gates_prev):
+    """The source vector the gates and cell inputs read, as the class docstring lays it out."""
+    if net.recurrence == "none":
+        return np.concatenate([[1.0], x, np.zeros_like(c_prev)])
+    extra = [gates_prev] if net.recurrence == "cells_and_gates" else []
+    return np.concatenate([[1.0], x, c_prev, *extra])
+
+
+def _lstm_step(net, w, r, s):
+    """One step of the LSTM equations, cell by cell: the new states, cell outputs and gates
+    (input, then output and forget gates where present)."""
+    g, h = SQUASH[net.cell_input], SQUASH[net.cell_output]
+    s_new, c_new = np.zeros_like(s), np.zeros_like(s)
+    for j in range(net.n_cells_total):
+        k = j // net.n_cells  # the cell's block
+        forget = _sig(w["W_forget"][k] @ r) if net.forget_gate else 1.0
+        s_new[j] = forget * s[j] + _sig(w["W_in"][k] @ r) * g(w["W_cell"][j] @ r)
+        opening = _sig(w["W_out"][k] @ r) if net.output_gate else 1.0
+        c_new[j] = opening * h(s_new[j])
+    gates = [_sig(w["W_in"] @ r)] + [_sig(w[f"W_{name}"] @ r) for name, present in
+                                     (("out", net.output_gate), ("forget", net.forget_gate)) if present]
+    return s_new, c_new, np.concatenate(gates)
+
+
 def _lstm_reference(net, params, inputs, lengths):
     """The LSTM equations of the class docstring as a plain loop over sequences, steps and cells."""
     w = net.unpack(params)
-    g, h, f_y = SQUASH[net.cell_input], SQUASH[net.cell_output], ACTIVATION[net.output]
+    f_y = ACTIVATION[net.output]
     out = np.full((inputs.shape[0], inputs.shape[1], net.n_out), np.nan)
     for b in range(inputs.shape[0]):
-        s, c = np.zeros(net.n_cells_total), np.zeros(net.n_cells_total)
+        s, c, gates = np.zeros(net.n_cells_total), np.zeros(net.n_cells_total), np.zeros(net.n_gate_units)
         for t in range(lengths[b]):
-            r = np.concatenate([[1.0], inputs[b, t], c])
-            s_new, c_new = np.zeros_like(s), np.zeros_like(c)
-            for j in range(net.n_cells_total):
-                k = j // net.n_cells  # the cell's block
-                forget = _sig(w["W_forget"][k] @ r) if net.forget_gate else 1.0
-                s_new[j] = forget * s[j] + _sig(w["W_in"][k] @ r) * g(w["W_cell"][j] @ r)
-                c_new[j] = _sig(w["W_out"][k] @ r) * h(s_new[j])
-            s, c = s_new, c_new
+            s, c, gates = _lstm_step(net, w, _lstm_sources(net, inputs[b, t], c, gates), s)
             out[b, t] = f_y(w["W_y"] @ np.concatenate([[1.0], inputs[b, t], c]))
     return out
 
@@ -293,7 +332,15 @@ LSTM_CASES = [
     dict(n_blocks=2, n_cells=1, gate_bias=False, cell_bias=False, output_bias=False, cell_input="sigmoid",
          cell_output="linear"),  # LSTM97's 2a: no biases, g logistic, h the identity
     dict(n_blocks=3, n_cells=1, output_bias=False, output="sigmoid"),  # LSTM97's 3a: the output unbiased
+    # LSTM97's hidden layer: cells and gates all see each other's previous activations.
+    dict(n_blocks=2, n_cells=2, recurrence="cells_and_gates", output="sigmoid", cell_bias=False),
+    dict(n_blocks=2, n_cells=1, recurrence="cells_and_gates", forget_gate=True, output_gate=False),
+    # LSTM97's 2a: one cell, an input gate only, no recurrence, no biases, inputs to outputs.
+    dict(n_blocks=1, n_cells=1, output_gate=False, recurrence="none", gate_bias=False, cell_bias=False,
+         output_bias=False, cell_input="sigmoid", cell_output="linear", input_to_output=True),
 ]
+#: The cases the pre-compilation numpy passes (tests/reference_bptt.py) know.
+NUMPY_LSTM_CASES = [i for i, case in enumerate(LSTM_CASES) if "recurrence" not in case and "output_gate" not in case]
 
 
 def _lstm_case(case: int, seed: int, B: int, T: int):
@@ -321,7 +368,7 @@ def test_lstm_gradient_matches_finite_differences(case):
     net = LSTM(2, 2, **LSTM_CASES[case])
     params = net.init(rng, scale=1.0)
     batch = _batch(rng, 2, 2, B=3, T=8, targets01=net.output == "sigmoid")
-    for loss in ["mse"] + (["cross_entropy"] if net.output == "sigmoid" else []):
+    for loss in ["mse", "sse"] + (["cross_entropy"] if net.output == "sigmoid" else []):
         value, g = net.loss_and_grad(params, batch, loss)
         assert g.shape == (net.n_params,)
         _assert_close(g, _fd_grad(lambda p, loss=loss: net.loss_and_grad(p, batch, loss)[0], params))
@@ -470,7 +517,7 @@ def test_compiled_bptt_equals_the_numpy_reference(arch, truncate):
         assert _relative_difference(grad, want_grad) < 1e-10
 
 
-@pytest.mark.parametrize("case", range(len(LSTM_CASES)))
+@pytest.mark.parametrize("case", NUMPY_LSTM_CASES)
 def test_compiled_lstm_gradient_equals_the_numpy_reference(case):
     net, params, batch = _lstm_case(case, seed=400, B=4, T=9)
     for loss in ("mse", "cross_entropy") if net.output == "sigmoid" else ("mse",):
@@ -481,21 +528,18 @@ def test_compiled_lstm_gradient_equals_the_numpy_reference(case):
 
 
 # ------------------------------------------------------------- LSTM97's truncated gradient
-def _lstm_frozen_recurrence(net, params, batch, c_read):
+def _lstm_frozen_recurrence(net, params, batch, c_read, gates_read):
     """The LSTM forward pass in which the gates and cell inputs of step t read ``c_read[b, t]``
-    (a constant) in place of ``c_{t-1}``; the mse loss over the scored entries."""
+    and ``gates_read[b, t]`` (constants) in place of ``c_{t-1}`` and the gates of step t - 1;
+    the mse loss over the scored entries."""
     w = net.unpack(params)
-    g, h, f_y = SQUASH[net.cell_input], SQUASH[net.cell_output], ACTIVATION[net.output]
+    f_y = ACTIVATION[net.output]
     total, count = 0.0, 0
     for b in range(batch.n_sequences):
         s = np.zeros(net.n_cells_total)
         for t in range(batch.lengths[b]):
             x = batch.inputs[b, t]
-            r = np.concatenate([[1.0], x, c_read[b, t]])
-            blocks = np.arange(net.n_cells_total) // net.n_cells
-            forget = _sig(w["W_forget"] @ r)[blocks] if net.forget_gate else 1.0
-            s = forget * s + _sig(w["W_in"] @ r)[blocks] * g(w["W_cell"] @ r)
-            c = _sig(w["W_out"] @ r)[blocks] * h(s)
+            s, c, _ = _lstm_step(net, w, _lstm_sources(net, x, c_read[b, t], gates_read[b, t]), s)
             if batch.target_mask[b, t]:
                 y = f_y(w["W_y"] @ np.concatenate([[1.0], x, c]))
                 total += float(np.sum((y - batch.targets[b, t]) ** 2))
@@ -509,13 +553,24 @@ def test_truncated_lstm_gradient_holds_the_recurrent_cell_outputs_constant(case)
     # gradient of the loss in which every c_{t-1} that step t's gates and cell inputs read is a
     # constant (its recorded value), checked here by finite differences of that loss.
     net, params, batch = _lstm_case(case, seed=500, B=3, T=8)
-    c = net.record(net.unpack(params), batch)["c"]
-    c_read = np.concatenate([np.zeros((batch.n_sequences, 1, net.n_cells_total)), c[:, :-1]], axis=1)
+    rec = net.record(net.unpack(params), batch)
+    gates = np.concatenate([_sig(rec["a_in"])] + [_sig(rec[f"a_{name}"]) for name, present in
+                                                  (("out", net.output_gate), ("forget", net.forget_gate)) if present],
+                           axis=2)
+
+    def previous(v):  # the value of step t - 1 at step t, 0 at the first step
+        return np.concatenate([np.zeros_like(v[:, :1]), v[:, :-1]], axis=1)
+
+    c_read, gates_read = previous(rec["c"]), previous(gates)
     value, grad = net.loss_and_grad(params, batch, truncated=True)
-    assert value == pytest.approx(_lstm_frozen_recurrence(net, params, batch, c_read), rel=1e-12)
-    _assert_close(grad, _fd_grad(lambda p: _lstm_frozen_recurrence(net, p, batch, c_read), params))
+    frozen = _lstm_frozen_recurrence(net, params, batch, c_read, gates_read)
+    assert value == pytest.approx(frozen, rel=1e-12)
+    _assert_close(grad, _fd_grad(lambda p: _lstm_frozen_recurrence(net, p, batch, c_read, gates_read), params))
     full = net.loss_and_grad(params, batch)[1]
-    assert not np.allclose(grad, full)  # the recurrent paths through c_{t-1} carry error
+    if net.recurrence != "none":
+        assert not np.allclose(grad, full)  # the recurrent paths carry error
+    else:
+        np.testing.assert_array_equal(grad, full)  # no recurrent path: nothing to truncate
 
 
 def test_truncated_lstm_gradient_keeps_the_error_of_a_long_lag_in_the_cell_state():
