@@ -422,7 +422,7 @@ def _resolve_cell(doc: dict[str, Any], cell: dict[str, Any], cell_index: dict[st
     architecture = _architecture(doc.get("architecture"), task, err)
     # Which network the strategies search: the architecture as written, or the task's default.
     space = json.dumps([doc.get("architecture") or task_doc], sort_keys=True, default=str)
-    strategies = _strategies(doc.get("strategies"), architecture, err, space, built)
+    strategies = _strategies(doc.get("strategies"), architecture, err, space, built, task)
     if task is None or architecture is None or strategies is None:
         return None
     arch_doc = doc.get("architecture")
@@ -484,6 +484,19 @@ def _build(registry, spec: dict[str, Any], path: FieldPath, err, *args):
         return None
 
 
+def _fits_task(strategy: Any, task: Any, spec: dict[str, Any], path: FieldPath, err) -> bool:
+    """Whether the strategy's settings can run on the task (``Strategy.check_task``); an error
+    located at the parameter that it names, else at ``params``."""
+    try:
+        strategy.check_task(task)
+    except Exception as error:  # a plugin's check may raise anything: a located error, never a traceback
+        params = spec.get("params") or {}
+        bad = error.name if isinstance(error, InvalidParameter) and error.name in params else None
+        err(path + ("params", bad) if bad else path + ("params",), str(error))
+        return False
+    return True
+
+
 def params_from_yaml(params: dict[str, Any]) -> dict[str, Any]:
     """YAML lists become tuples where parameters expect pairs such as ``lengths: [25, 50]``."""
     return {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
@@ -537,7 +550,7 @@ def _budget(doc: dict[str, Any], path: FieldPath, err) -> dict[str, Any] | None:
 
 
 def _strategies(value: Any, architecture: Architecture | None, err, space: str = "",
-                built: set[str] | None = None) -> list[dict[str, Any]] | None:
+                built: set[str] | None = None, task: Any = None) -> list[dict[str, Any]] | None:
     if not isinstance(value, list) or not value:
         err(("strategies",), "must be a non-empty list of strategies, each {name: ..., params: {...}}")
         return None
@@ -559,7 +572,8 @@ def _strategies(value: Any, architecture: Architecture | None, err, space: str =
         # Built once per (space, strategy): a grid over other things must not rebuild it per cell.
         key = json.dumps([space, spec.get("name"), spec.get("params")], sort_keys=True, default=str)
         if architecture is not None and (built is None or key not in built):
-            if _build(STRATEGIES, spec, path, err, architecture, rng) is None:
+            strategy = _build(STRATEGIES, spec, path, err, architecture, rng)
+            if strategy is None or (task is not None and not _fits_task(strategy, task, spec, path, err)):
                 continue
             if built is not None:
                 built.add(key)

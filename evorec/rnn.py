@@ -367,7 +367,7 @@ class LSTM:
         return np.concatenate([np.asarray(weights[name], float)[mask] for name, mask in self._masks.items()])
 
     def init(self, rng: np.random.Generator, scale: float = 0.1, gate_bias: tuple[float, ...] | None = None,
-             output_gate_bias: tuple[float, ...] | None = None) -> np.ndarray:
+             output_gate_bias: tuple[float, ...] | str | None = "same") -> np.ndarray:
         """Random parameters, uniform in ``[-scale, scale]``.
 
         Parameters
@@ -377,21 +377,24 @@ class LSTM:
         gate_bias : sequence of float, optional
             LSTM97 initialised gate biases of successive blocks to increasingly negative values
             (e.g. -1, -2, -3, ...) so that blocks start idle; one value per block sets the input
-            gates' biases, and the output gates' too unless ``output_gate_bias`` is given (needs
-            ``gate_bias``).  None leaves the input gates' biases random.
-        output_gate_bias : sequence of float, optional
-            One value per block for the output gates' biases alone (LSTM97's experiment 3a:
-            input gates -1, -3, -5, output gates -2, -4, -6).
+            gates' biases.  None leaves them random.
+        output_gate_bias : sequence of float, "same" or None, default "same"
+            The output gates' biases: ``"same"`` as the input gates' (``gate_bias``), one value
+            per block for the output gates alone (LSTM97's experiment 3a: input gates -1, -3,
+            -5, output gates -2, -4, -6), or None to leave them random (LSTM97's adding).
+            Without an output gate, ``"same"`` sets nothing and values are refused.
         """
+        same = isinstance(output_gate_bias, str) and output_gate_bias == "same"
+        if isinstance(output_gate_bias, str) and not same:
+            raise ValueError(f"output_gate_bias must be 'same', None or one value per block; got {output_gate_bias!r}")
         weights = {name: rng.uniform(-scale, scale, size=shape) for name, shape in self._shapes.items()}
-        for gates, biases in (("W_in", gate_bias), ("W_out", gate_bias if output_gate_bias is None
-                                                               else output_gate_bias)):
+        for gates, biases in (("W_in", gate_bias), ("W_out", gate_bias if same else output_gate_bias)):
             if biases is None:
                 continue
             if not self.gate_bias or len(biases) != self.n_blocks:
                 raise ValueError("gate biases need the gates' bias weights and one value per block")
             if gates == "W_out" and not self.output_gate:
-                if output_gate_bias is not None:
+                if not same:
                     raise ValueError("output gate biases need an output gate")
                 continue
             weights[gates][:, 0] = np.asarray(biases, float)

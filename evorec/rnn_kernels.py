@@ -363,7 +363,7 @@ def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forge
             for k in range(n_blocks):
                 o_gate = _sigmoid(a_out[b, t, k])
                 i_gate = _sigmoid(a_in[b, t, k])
-                d_out[k] = d_out[k] * o_gate * (1.0 - o_gate) if output_gate else 0.0
+                d_out[k] *= (o_gate * (1.0 - o_gate)) if output_gate else 0.0
                 d_in[k] *= i_gate * (1.0 - i_gate)
                 if forget_gate:
                     f_gate = _sigmoid(a_forget[b, t, k])

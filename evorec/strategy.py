@@ -17,6 +17,7 @@ from .network import Architecture, Population
 from .params import HasParams
 from .problem import Problem
 from .registry import STRATEGIES
+from .task import Task
 
 
 class Strategy(HasParams):
@@ -91,13 +92,20 @@ class Strategy(HasParams):
         """True when the strategy has nothing more to propose (its own stop rule)."""
         return False
 
+    def check_task(self, task: Task) -> None:
+        """Refuse, with a one-line error (an ``InvalidParameter`` when a parameter is to blame),
+        a task these settings cannot run on.  Called when an experiment file is validated, so
+        the mistake shows before any run; :meth:`bind` calls it too.  The base accepts every
+        task."""
+
     def bind(self, problem: Problem) -> None:
         """Called by :func:`search` once, before the first :meth:`ask`: take from the problem
-        what the strategy needs (the base takes the worst loss possible).
+        what the strategy needs (the base checks the task and takes the worst loss possible).
 
         Strategies that learn from the problem's data themselves (the gradient baselines) keep
         what they need here too, and call the base version.
         """
+        self.check_task(problem.task)
         self.worst_loss = problem.worst_loss
 
     def solved(self, problem: Problem, candidates: np.ndarray | Population, evaluation: Evaluation) -> np.ndarray:

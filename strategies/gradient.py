@@ -1,5 +1,5 @@
 """Gradient baselines as strategies: BPTT training of the problem's own architecture (``bptt``)
-and of an LSTM97-style LSTM (``lstm``).
+and of an LSTM97-style LSTM (``lstm``, with ``preset: lstm97`` for the paper's own set-ups).
 
 The chapter's subject is that these fail on long time lags; evorec runs them through the
 same loop as the gradient-free strategies, so "sequences to solve" means the same in every
@@ -9,7 +9,7 @@ go through the shared evaluator on the whole training set.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,15 +25,44 @@ from evorec.checks import (
     optional_integer,
     positive_number,
 )
-from evorec.evaluate import Evaluation
+from evorec.evaluate import Evaluation, forward
 from evorec.network import Architecture, Population
 from evorec.problem import Problem
-from evorec.rnn import LOSSES, LSTM, SGD, Adam, clip_norm, loss_and_grad
+from evorec.rnn import LOSSES, LSTM, RECURRENCE, SGD, SQUASH, Adam, clip_norm, loss_and_grad
 from evorec.scoring import per_sequence_all
 from evorec.strategy import Strategy
-from evorec.task import ClosedLoopTask
+from evorec.task import ClosedLoopTask, Task
+
+from .lstm97 import lstm97_setup
 
 OPTIMISERS = ("adam", "sgd")
+SUCCESS_RULES = ("train", "train_and_test", "fresh", "online")
+#: Fresh success tests draw and judge their sequences in chunks of this many and stop at the
+#: chunk that puts them over ``success_max_wrong``: a failing test of LSTM97's 10,000
+#: sequences usually costs one chunk, and memory stays bounded.
+SUCCESS_CHUNK = 256
+
+
+def check_training(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The training and success settings the gradient strategies share, checked by name."""
+    s = dict(settings)
+    s["optimizer"] = one_of(s["optimizer"], "optimizer", OPTIMISERS)
+    s["loss"] = one_of(s["loss"], "loss", LOSSES)
+    s["lr"] = positive_number(s["lr"], "lr")
+    s["init_range"] = positive_number(s["init_range"], "init_range")
+    s["training_data"] = one_of(s["training_data"], "training_data", ("train", "stream"))
+    s["success"] = one_of(s["success"], "success", SUCCESS_RULES)
+    s["success_sequences"] = integer(s["success_sequences"], "success_sequences")
+    s["success_window"] = integer(s["success_window"], "success_window")
+    array_size(s["success_window"], "success_window", "success_window flags and losses")
+    if s["success_error"] is not None:
+        s["success_error"] = positive_number(s["success_error"], "success_error")
+    s["success_max_wrong"] = integer(s["success_max_wrong"], "success_max_wrong", 0)
+    if s["success_mae"] is not None:
+        s["success_mae"] = positive_number(s["success_mae"], "success_mae")
+        if s["success"] != "fresh":
+            raise InvalidParameter("success_mae", f"applies to success='fresh' only; success is {s['success']!r}")
+    return s
 
 
 class BPTT(Strategy):
@@ -63,6 +92,8 @@ class BPTT(Strategy):
         Truncated BPTT: error flows back at most this many steps (see
         :func:`evorec.rnn.loss_and_grad`); default full BPTT.
     loss : {"mse", "cross_entropy", "sse"}, default "mse"
+        ``"sse"`` is LSTM97's objective, half the summed squared error (see
+        :func:`evorec.rnn.loss_and_grad`).
     clip : float, optional
         Clip the gradient to this norm before each update; default none.
     init_range : float, default 0.2
@@ -72,24 +103,33 @@ class BPTT(Strategy):
         strategy learns from the same data).  ``"stream"``: every training sequence drawn afresh
         from the task with the strategy's generator, as LSTM97 trained on its later
         experiments; the training set then serves the success tests only.
-    success : {"train", "fresh", "online"}, default "train"
+    success : {"train", "train_and_test", "fresh", "online"}, default "train"
         ``"train"``: a proposal solves when it gets every training sequence right, as for every
-        strategy.  ``"fresh"``: when it gets ``success_sequences`` sequences drawn afresh from
-        the task right (LSTM97's stopping rule for experiments 2 and 3, e.g. 256 random test
-        sequences); those sequences are charged to the run's costs.  ``"online"``: when the
-        last ``success_window`` training sequences were all right as they were presented (each
-        judged by the task's criterion on the outputs of the weights it then trained) and
-        their mean loss is below ``success_error`` (LSTM97's rule for experiments 4 to 6).
-        With either of the last two, the training-set test still runs (and is charged) for
-        the loop's best-loss record.
+        strategy.  ``"train_and_test"``: the training set and the problem's test set, both
+        (LSTM97's rule for experiment 1; the test set is charged to the run's costs).
+        ``"fresh"``: when it gets ``success_sequences`` sequences drawn afresh from the task
+        right (LSTM97's stopping rule for experiments 2 and 3, e.g. 256 random test
+        sequences); those are charged to the run's costs, drawn and judged
+        :data:`SUCCESS_CHUNK` at a time, and the test stops at the first chunk that fails it.
+        ``"online"``: when the last ``success_window`` training sequences were right as they
+        were presented (each judged by the task's criterion on the outputs of the weights it
+        then trained) and, with ``success_error``, their mean loss is below it (LSTM97's rule
+        for experiments 4 to 6).  With either of the last two, the training-set test still
+        runs (and is charged) for the loop's best-loss record.
     success_sequences : int, default 256
-        Sequences of a ``"fresh"`` success test (LSTM97's experiment 3: 256).
+        Sequences of a ``"fresh"`` success test (LSTM97: 256 in experiment 3, 10,000 in 2).
     success_window : int, default 2000
         Training sequences an ``"online"`` success looks back over (LSTM97: the last 2,000).
-    success_error : float, default 0.01
-        Their mean loss must be below this for an ``"online"`` success (LSTM97's "average
-        training error": 0.01 for adding, 0.1 for temporal order; which sequences it averages
-        over the paper does not say: we take the same window).
+    success_error : float, optional
+        With ``"online"``: the window's mean loss must be below this (LSTM97's "average training
+        error": 0.01 for adding, 0.1 for temporal order; which sequences it averages over the
+        paper does not say: we take the same window).  Default: no bound.
+    success_max_wrong : int, default 0
+        Wrong sequences a success test may still have (LSTM97's 3b: fewer than 6 of 256, so 5;
+        multiplication: fewer than 140 of the last 2,000, so 139).
+    success_mae : float, optional
+        With ``"fresh"``: the mean absolute error of the scored outputs against the task's
+        criterion targets (the noise-free ones) must be below this too (LSTM97's 3c: 0.015).
 
     Notes
     -----
@@ -101,40 +141,47 @@ class BPTT(Strategy):
                  lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1, check_every: int = 100,
                  truncate: int | None = None, loss: str = "mse", clip: float | None = None,
                  init_range: float = 0.2, training_data: str = "train", success: str = "train",
-                 success_sequences: int = 256, success_window: int = 2000, success_error: float = 0.01) -> None:
+                 success_sequences: int = 256, success_window: int = 2000, success_error: float | None = None,
+                 success_max_wrong: int = 0, success_mae: float | None = None) -> None:
         super().__init__(space, rng)
-        self.optimizer = one_of(optimizer, "optimizer", OPTIMISERS)
-        self.loss = one_of(loss, "loss", LOSSES)
-        self.lr = positive_number(lr, "lr")
         self.momentum = number_in(momentum, "momentum", 0.0, 1.0, high_open=True)
         self.batch_size = integer(batch_size, "batch_size")
         self.check_every = integer(check_every, "check_every")
         self.truncate = optional_integer(truncate, "truncate")
         self.clip = None if clip is None else positive_number(clip, "clip")
-        self.init_range = positive_number(init_range, "init_range")
-        self.training_data = one_of(training_data, "training_data", ("train", "stream"))
-        self.success = one_of(success, "success", ("train", "fresh", "online"))
-        self.success_sequences = integer(success_sequences, "success_sequences")
-        self.success_window = integer(success_window, "success_window")
-        self.success_error = positive_number(success_error, "success_error")
-        array_size(self.success_window, "success_window", "success_window flags and losses")
-        # The last success_window training sequences, as a ring: right or not, and their loss.
-        self.recent_right = np.zeros(self.success_window, dtype=bool)
-        self.recent_loss = np.zeros(self.success_window)
-        self.recent_count = 0
-        # The optimiser itself (its moments are part of the state), beside its name.
-        self.update_rule = Adam(self.lr) if optimizer == "adam" else SGD(self.lr, self.momentum)
-        self.theta: np.ndarray | None = None
+        given = {"optimizer": optimizer, "lr": lr, "loss": loss, "init_range": init_range,
+                 "training_data": training_data, "success": success, "success_sequences": success_sequences,
+                 "success_window": success_window, "success_error": success_error,
+                 "success_max_wrong": success_max_wrong, "success_mae": success_mae}
+        for name, value in check_training(given).items():
+            setattr(self, name, value)
         #: Training sequences presented so far: the count LSTM97 reports (ours, the run's
         #: ``sequences``, adds every success test).
         self.trained_sequences = 0
         self._costs = (0, 0)
         self._problem: Problem | None = None
+        self.setup: dict[str, Any] | None = None
+        self._start(given)
+
+    def _start(self, settings: Mapping[str, Any]) -> None:
+        """Take the training settings the run uses (``setup``) and make what they need: the
+        optimiser (its moments are part of the state) and the ring of the last
+        ``success_window`` training sequences (right or not, and their loss)."""
+        self.setup = check_training(settings)
+        window = self.setup["success_window"]
+        self.recent_right = np.zeros(window, dtype=bool)
+        self.recent_loss = np.zeros(window)
+        self.recent_count = 0
+        lr = self.setup["lr"]
+        self.update_rule = Adam(lr) if self.setup["optimizer"] == "adam" else SGD(lr, self.momentum)
+        self.theta: np.ndarray | None = None
+
+    def check_task(self, task: Task) -> None:
+        if isinstance(task, ClosedLoopTask):
+            raise ValueError(f"{type(self).__name__} trains on given sequences and cannot run the closed-loop "
+                             f"task {task.name!r}; use a gradient-free strategy")
 
     def bind(self, problem: Problem) -> None:
-        if isinstance(problem.task, ClosedLoopTask):
-            raise ValueError(f"{type(self).__name__} trains on given sequences and cannot run the closed-loop "
-                             f"task {problem.task.name!r}; use a gradient-free strategy")
         super().bind(problem)
         self._problem = problem
 
@@ -152,12 +199,12 @@ class BPTT(Strategy):
         sequences = steps = 0
         while sequences < self.check_every:
             size = min(self.batch_size, self.check_every - sequences)
-            if self.training_data == "stream":
+            if self.setup["training_data"] == "stream":
                 batch = self._problem.task.sample(size, self.rng)
             else:
                 batch = train[self.rng.integers(0, train.n_sequences, size=size)]
             value, grad, outputs = self._gradient(batch)
-            if self.success == "online":
+            if self.setup["success"] == "online":
                 self._remember(batch, value, outputs)
             if not np.all(np.isfinite(grad)):  # an exploding gradient: skip the update, keep going
                 grad = np.zeros_like(grad)
@@ -170,12 +217,17 @@ class BPTT(Strategy):
         self.trained_sequences += sequences
 
     def _initial(self) -> np.ndarray:
-        return self.rng.uniform(-self.init_range, self.init_range, size=self.space.n_params)
+        r = self.setup["init_range"]
+        return self.rng.uniform(-r, r, size=self.space.n_params)
 
     def _gradient(self, batch: SequenceBatch) -> tuple[float, np.ndarray, np.ndarray]:
         """The batch's loss, its gradient, and the outputs (B, T, n_out) it was computed from."""
-        return loss_and_grad(self.space, self.theta, batch, loss=self.loss, truncate=self.truncate,
+        return loss_and_grad(self.space, self.theta, batch, loss=self.setup["loss"], truncate=self.truncate,
                              with_outputs=True)
+
+    def _outputs(self, candidate: np.ndarray, batch: SequenceBatch) -> np.ndarray:
+        """One candidate's outputs on ``batch``, shape (B, T, n_out)."""
+        return forward(Population.from_params(self.space, candidate[None]), batch.inputs, batch.lengths)[0]
 
     def _remember(self, batch: SequenceBatch, value: float, outputs: np.ndarray) -> None:
         """Record whether each sequence of a training batch was right, and the batch's loss."""
@@ -183,24 +235,51 @@ class BPTT(Strategy):
         entry_right = self._problem.criterion.entry_correct(outputs[None, sequence, step],
                                                             batch.scored_criterion_targets())
         right = per_sequence_all(entry_right, sequence)[0]
+        window = self.setup["success_window"]
         for ok in right:
-            slot = self.recent_count % self.success_window
+            slot = self.recent_count % window
             self.recent_right[slot], self.recent_loss[slot] = ok, value
             self.recent_count += 1
 
     def solved(self, problem: Problem, candidates: np.ndarray | Population, evaluation: Evaluation) -> np.ndarray:
-        """By ``success``: the training set, ``success_sequences`` fresh sequences, or the
-        recent training sequences."""
-        if self.success == "train":
-            return evaluation.solved
-        if self.success == "online":
-            full = self.recent_count >= self.success_window
-            good = full and bool(self.recent_right.all()) and float(self.recent_loss.mean()) < self.success_error
+        """By ``success``: the training set (and test set), ``success_sequences`` fresh
+        sequences, or the recent training sequences."""
+        rule, max_wrong = self.setup["success"], self.setup["success_max_wrong"]
+        if rule == "train":
+            return evaluation.solved if max_wrong == 0 else evaluation.wrong <= max_wrong
+        if rule == "train_and_test":
+            on_test = problem.evaluate_batch(candidates, problem.test, model=self.model)
+            self._charge(int(on_test.sequences.sum()), int(on_test.steps.sum()))
+            return evaluation.wrong + on_test.wrong <= max_wrong
+        if rule == "online":
+            error = self.setup["success_error"]
+            window = self.setup["success_window"]
+            good = (self.recent_count >= window and window - int(self.recent_right.sum()) <= max_wrong
+                    and (error is None or float(self.recent_loss.mean()) < error))
             return np.full(len(evaluation.solved), good)
-        fresh = problem.task.sample(self.success_sequences, self.rng)
-        judged = problem.evaluate_batch(candidates, fresh, model=self.model)
-        self._charge(int(judged.sequences.sum()), int(judged.steps.sum()))
-        return judged.solved
+        rows = np.asarray(candidates).reshape(len(evaluation.solved), -1)
+        return np.array([self._fresh_test(problem, row) for row in rows])
+
+    def _fresh_test(self, problem: Problem, candidate: np.ndarray) -> bool:
+        """Judge one candidate on ``success_sequences`` fresh sequences, chunk by chunk."""
+        total, max_wrong = self.setup["success_sequences"], self.setup["success_max_wrong"]
+        mae = self.setup["success_mae"]
+        wrong, abs_error, entries, drawn = 0, 0.0, 0, 0
+        while drawn < total:
+            chunk = problem.task.sample(min(SUCCESS_CHUNK, total - drawn), self.rng)
+            drawn += chunk.n_sequences
+            judged = problem.evaluate_batch(candidate[None], chunk, model=self.model)
+            self._charge(int(judged.sequences.sum()), int(judged.steps.sum()))
+            wrong += int(judged.wrong[0])
+            if wrong > max_wrong:
+                return False
+            if mae is not None:
+                _, sequence, step = chunk.scored_targets()
+                with np.errstate(over="ignore", invalid="ignore"):
+                    outputs = self._outputs(candidate, chunk)[sequence, step]
+                abs_error += float(np.abs(outputs - chunk.scored_criterion_targets()).sum())
+                entries += outputs.size
+        return mae is None or abs_error / entries < mae
 
     def _charge(self, sequences: int, steps: int) -> None:
         self._costs = (self._costs[0] + sequences, self._costs[1] + steps)
@@ -227,18 +306,36 @@ class BPTT(Strategy):
 
 
 GATE_BIASES = ("staggered", "random", "none")
+PRESETS = ("lstm97",)
+#: The lstm strategy's settings a preset may set, with their values when neither the preset nor
+#: the user sets them (None for ``output``: the problem's output activation).
+LSTM_DEFAULTS: dict[str, Any] = {
+    "n_blocks": 2, "n_cells": 2, "gate_biases": "staggered", "output": None, "output_gate": True,
+    "recurrence": "cells", "cell_bias": True, "output_bias": True, "input_to_output": False,
+    "cell_input": "lstm_g", "cell_output": "lstm_h", "forget_gate": False, "optimizer": "adam", "lr": 0.01,
+    "loss": "mse", "init_range": 0.1, "truncated": False, "training_data": "train", "success": "train",
+    "success_sequences": 256, "success_window": 2000, "success_error": None, "success_max_wrong": 0,
+    "success_mae": None,
+}
 
 
 class LSTMStrategy(BPTT):
-    """An LSTM97-style LSTM (:class:`evorec.rnn.LSTM`) trained by BPTT on the problem's data.
+    """An LSTM97-style LSTM (:class:`evorec.rnn.LSTM`) trained by gradient descent on the problem's data.
 
     Works like ``bptt`` (train for ``check_every`` sequences, then propose the current
     weights; the first proposal is untrained), but the candidates are LSTM parameter vectors,
-    not evorec networks: this strategy scores them itself (:meth:`evaluate`) with the
-    problem's fitness and criterion, and the run's ``info`` holds the best LSTM
-    (``{"model": "lstm", ..., "params": [...]}``) instead of ``best_W_h`` and friends, which
-    are empty.  The LSTM has the problem's inputs, outputs and output activation; its output
-    units see the memory cells only.
+    not evorec networks: the LSTM (:attr:`model`) scores them with the problem's fitness and
+    criterion, and the run's ``info`` holds the best LSTM (``{"model": "lstm", ..., "params":
+    [...]}``) instead of ``best_W_h`` and friends, which are empty.  The LSTM has the problem's
+    inputs and outputs.
+
+    ``preset: lstm97`` takes LSTM97's set-up for the run's task (:mod:`evorec.strategies.lstm97`:
+    the net, its biases and squashing functions, plain online gradient descent on the summed
+    squared error with the paper's α, the truncated gradient, the initial weights, the
+    training data and the stopping rule); it is resolved when the run binds the problem.  Every
+    parameter below whose default is None takes the preset's value when left at None, and
+    the value listed when there is no preset; a value given explicitly overrides the preset
+    (e.g. ``{preset: lstm97, lr: 0.1}`` for LSTM97's second Reber row).
 
     Parameters
     ----------
@@ -246,83 +343,150 @@ class LSTMStrategy(BPTT):
         The problem's architecture: only its input and output sizes and output activation
         are used.
     rng : numpy.random.Generator
-    n_blocks : int, default 2
-        Memory blocks (our choice).
-    n_cells : int, default 2
-        Cells per block (our choice).
-    forget_gate : bool, default False
-        Add a forget gate per block (Gers et al. 2000); LSTM97 had none.
-    gate_biases : {"staggered", "random", "none"}, sequence of float, or mapping, default "staggered"
-        Initial biases of the input and output gates: ``"staggered"`` sets block ``k``'s to
-        ``-(k + 1)`` (-1, -2, -3, ...: LSTM97's blocks start idle, one after another);
-        ``"random"`` draws them like the other weights; ``"none"`` gives the gates no bias
-        weights at all; a sequence gives one value per block to both; a mapping
+    preset : {"lstm97"}, optional
+        LSTM97's set-up for the run's task; default none.
+    n_blocks : int, optional
+        Memory blocks; 2 (our choice).
+    n_cells : int, optional
+        Cells per block; 2 (our choice).
+    forget_gate : bool, optional
+        Add a forget gate per block (Gers et al. 2000); False, as in LSTM97.
+    gate_biases : {"staggered", "random", "none"}, sequence of float, or mapping, optional
+        Initial biases of the input and output gates; ``"staggered"``.  ``"staggered"`` sets
+        block ``k``'s to ``-(k + 1)`` (-1, -2, -3, ...: LSTM97's blocks start idle, one after
+        another); ``"random"`` draws them like the other weights; ``"none"`` gives the gates no
+        bias weights at all; a sequence gives one value per block to both; a mapping
         ``{"in": ..., "out": ...}`` sets each gate's biases apart, each ``"random"`` or one value
         per block (LSTM97's 3a: ``{in: [-1, -3, -5], out: [-2, -4, -6]}``).
-    optimizer : {"adam", "sgd"}, default "adam"
-    lr : float, default 0.01
+    output : {"linear", "sigmoid", "tanh"}, optional
+        The output units' activation; the problem's (LSTM97: logistic).
+    output_gate : bool, optional
+        True; False fixes the gates open (LSTM97's 2a and 2b).
+    recurrence : {"cells", "cells_and_gates", "none"}, optional
+        What the gates and cell inputs see of the previous step (:class:`evorec.rnn.LSTM`);
+        ``"cells"`` (LSTM97: ``"cells_and_gates"``, ``"none"`` in 2a and 2b).
+    cell_bias, output_bias : bool, optional
+        Bias weights for the cell inputs, and the output units; True.
+    input_to_output : bool, optional
+        Link the inputs to the output units; False (LSTM97's 2a and 2b: True).
+    cell_input, cell_output : str, optional
+        The squashing functions g and h; ``"lstm_g"`` and ``"lstm_h"`` (LSTM97's 2a and 2b:
+        ``"sigmoid"`` and ``"linear"``).
+    optimizer : {"adam", "sgd"}, optional
+        ``"adam"`` (LSTM97: ``"sgd"``, plain gradient descent).
+    lr : float, optional
+        0.01 (LSTM97's α per experiment).
     momentum : float, default 0.0
         For ``"sgd"`` only.
     batch_size : int, default 1
         Sequences per update; 1 is online learning as in LSTM97.
     check_every : int, default 100
-        Sequences presented between two success tests on the whole training set.
-    loss : {"mse", "cross_entropy", "sse"}, default "mse"
-        ``"cross_entropy"`` needs sigmoid outputs.
+        Sequences presented between two success tests.
+    loss : {"mse", "cross_entropy", "sse"}, optional
+        ``"mse"`` (LSTM97: ``"sse"``).  ``"cross_entropy"`` needs sigmoid outputs.
     clip : float, optional
         Clip the gradient to this norm before each update; default none.
-    init_range : float, default 0.1
-        Initial weights uniform in ``[-init_range, init_range]`` (LSTM97: 0.1).
-    truncated : bool, default False
+    init_range : float, optional
+        Initial weights uniform in ``[-init_range, init_range]``; 0.1 (LSTM97: 0.2 in its
+        experiments 1 and 2).
+    truncated : bool, optional
         LSTM97's truncated gradient (``LSTM.loss_and_grad``): error reaching a gate's or cell
         input's net input changes its incoming weights but is not sent further back; only the
-        cell states carry error back in time.  False: full BPTT (our default until the LSTM97
-        set-ups are presets of their own).
-    training_data, success, success_sequences, success_window, success_error
-        As for ``bptt``: training on the training set or a stream of fresh sequences, and the
-        success test on the training set or on fresh sequences.
+        cell states carry error back in time.  False: full BPTT.
+    training_data, success, success_sequences, success_window, success_error, success_max_wrong, success_mae : optional
+        As for ``bptt``, with the same values when left at None and no preset.
 
     Notes
     -----
     Costs as for ``bptt``: every presented training sequence counts as one sequence and its
-    length as the steps; every success test counts the training set.
+    length as the steps; every success test counts the sequences it presents.
     """
 
-    def __init__(self, space: Architecture, rng: np.random.Generator, n_blocks: int = 2, n_cells: int = 2,
-                 forget_gate: bool = False, gate_biases: str | Sequence[float] = "staggered",
-                 optimizer: str = "adam", lr: float = 0.01, momentum: float = 0.0, batch_size: int = 1,
-                 check_every: int = 100, loss: str = "mse", clip: float | None = None,
-                 init_range: float = 0.1, truncated: bool = False, training_data: str = "train",
-                 success: str = "train", success_sequences: int = 256, success_window: int = 2000,
-                 success_error: float = 0.01) -> None:
-        super().__init__(space, rng, optimizer=optimizer, lr=lr, momentum=momentum, batch_size=batch_size,
-                         check_every=check_every, loss=loss, clip=clip, init_range=init_range,
-                         training_data=training_data, success=success, success_sequences=success_sequences,
-                         success_window=success_window, success_error=success_error)
-        self.truncated = boolean(truncated, "truncated")
-        self.n_blocks = integer(n_blocks, "n_blocks")
-        self.n_cells = integer(n_cells, "n_cells")
-        self.forget_gate = boolean(forget_gate, "forget_gate")
-        self.gate_biases = gate_biases if isinstance(gate_biases, (str, dict)) else tuple(gate_biases) \
-            if isinstance(gate_biases, (list, tuple)) else gate_biases
-        #: The initial (input gate, output gate) biases, each one value per block or None (random).
-        self.initial_gate_biases = self._initial_gate_biases(gate_biases)
-        if loss == "cross_entropy" and space.output != "sigmoid":
-            raise InvalidParameter("loss", f"'cross_entropy' needs sigmoid outputs; the problem's are "
-                                   f"{space.output!r}")
-        self.model = LSTM(space.n_in, space.n_out, self.n_blocks, self.n_cells, forget_gate=self.forget_gate,
-                          gate_bias=not (isinstance(gate_biases, str) and gate_biases == "none"),
-                          output=space.output)
+    def __init__(self, space: Architecture, rng: np.random.Generator, preset: str | None = None,
+                 n_blocks: int | None = None, n_cells: int | None = None, forget_gate: bool | None = None,
+                 gate_biases: str | Sequence[float] | Mapping[str, Any] | None = None, output: str | None = None,
+                 output_gate: bool | None = None, recurrence: str | None = None, cell_bias: bool | None = None,
+                 output_bias: bool | None = None, input_to_output: bool | None = None,
+                 cell_input: str | None = None, cell_output: str | None = None, optimizer: str | None = None,
+                 lr: float | None = None, momentum: float = 0.0, batch_size: int = 1, check_every: int = 100,
+                 loss: str | None = None, clip: float | None = None, init_range: float | None = None,
+                 truncated: bool | None = None, training_data: str | None = None, success: str | None = None,
+                 success_sequences: int | None = None, success_window: int | None = None,
+                 success_error: float | None = None, success_max_wrong: int | None = None,
+                 success_mae: float | None = None) -> None:
+        Strategy.__init__(self, space, rng)
+        self.preset = None if preset is None else one_of(preset, "preset", PRESETS)
+        self.momentum = number_in(momentum, "momentum", 0.0, 1.0, high_open=True)
+        self.batch_size = integer(batch_size, "batch_size")
+        self.check_every = integer(check_every, "check_every")
+        self.clip = None if clip is None else positive_number(clip, "clip")
+        given = {"n_blocks": n_blocks, "n_cells": n_cells, "forget_gate": forget_gate, "gate_biases": gate_biases,
+                 "output": output, "output_gate": output_gate, "recurrence": recurrence, "cell_bias": cell_bias,
+                 "output_bias": output_bias, "input_to_output": input_to_output, "cell_input": cell_input,
+                 "cell_output": cell_output, "optimizer": optimizer, "lr": lr, "loss": loss,
+                 "init_range": init_range, "truncated": truncated, "training_data": training_data,
+                 "success": success, "success_sequences": success_sequences, "success_window": success_window,
+                 "success_error": success_error, "success_max_wrong": success_max_wrong, "success_mae": success_mae}
+        for name, value in given.items():  # stored as given: None stays None (the preset's, or the default)
+            setattr(self, name, tuple(value) if isinstance(value, list) else value)
+        self._given = {name: value for name, value in given.items() if value is not None}
+        self.trained_sequences = 0
+        self._costs = (0, 0)
+        self._problem = None
+        self.setup = None
+        self.model = None
+        self.initial_gate_biases = None
+        # Without a preset everything is known now, so bad values fail at once; with one, the
+        # values given are checked now as far as they go alone, and all of them at bind().
+        self._configure(LSTM_DEFAULTS | self._given if self.preset is None else self._preset_free())
 
-    def _initial_gate_biases(self, value: Any) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
+    def _preset_free(self) -> dict[str, Any] | None:
+        """Check the values given beside a preset on the defaults (what can be checked without
+        the task); None: nothing to configure until bind()."""
+        self._configure(LSTM_DEFAULTS | self._given)
+        self.setup = self.model = self.initial_gate_biases = None
+        return None
+
+    def _configure(self, settings: dict[str, Any] | None) -> None:
+        """Build the LSTM and the training from the resolved ``settings`` (None: later)."""
+        if settings is None:
+            return
+        n_blocks = integer(settings["n_blocks"], "n_blocks")
+        n_cells = integer(settings["n_cells"], "n_cells")
+        output = self.space.output if settings["output"] is None else settings["output"]
+        one_of(output, "output", ("linear", "sigmoid", "tanh"))
+        for name in ("forget_gate", "output_gate", "cell_bias", "output_bias", "input_to_output", "truncated"):
+            boolean(settings[name], name)
+        one_of(settings["recurrence"], "recurrence", RECURRENCE)
+        for name in ("cell_input", "cell_output"):
+            one_of(settings[name], name, tuple(SQUASH))
+        gate_biases = settings["gate_biases"]
+        input_biases, output_biases = self._initial_gate_biases(gate_biases, n_blocks)
+        if not settings["output_gate"] and isinstance(gate_biases, Mapping) and output_biases is not None:
+            raise InvalidParameter("gate_biases", "sets output gate biases ('out'), but output_gate is False")
+        if settings["loss"] == "cross_entropy" and output != "sigmoid":
+            raise InvalidParameter("loss", f"'cross_entropy' needs sigmoid outputs; the LSTM's are {output!r}")
+        self.model = LSTM(self.space.n_in, self.space.n_out, n_blocks, n_cells,
+                          forget_gate=settings["forget_gate"],
+                          gate_bias=not (isinstance(gate_biases, str) and gate_biases == "none"), output=output,
+                          cell_input=settings["cell_input"], cell_output=settings["cell_output"],
+                          input_to_output=settings["input_to_output"], cell_bias=settings["cell_bias"],
+                          output_bias=settings["output_bias"], output_gate=settings["output_gate"],
+                          recurrence=settings["recurrence"])
+        #: The initial (input gate, output gate) biases, each one value per block or None (random).
+        self.initial_gate_biases = (input_biases, output_biases if self.model.output_gate else None)
+        self._start(settings | {"output": output})
+
+    @staticmethod
+    def _initial_gate_biases(value: Any, n_blocks: int) -> tuple[tuple[float, ...] | None, tuple[float, ...] | None]:
         """``gate_biases`` checked and resolved to (input gates, output gates)."""
-        allowed = (f"must be one of {', '.join(GATE_BIASES)}, {self.n_blocks} finite numbers (one per block), "
+        allowed = (f"must be one of {', '.join(GATE_BIASES)}, {n_blocks} finite numbers (one per block), "
                    f"or a mapping {{in: ..., out: ...}} of \"random\" or such numbers; got {value!r}")
 
         def per_block(part: Any) -> tuple[float, ...] | None:
             if isinstance(part, str) and part == "random":
                 return None
-            ok = isinstance(part, (list, tuple)) and len(part) == self.n_blocks and all(
+            ok = isinstance(part, (list, tuple)) and len(part) == n_blocks and all(
                 not isinstance(b, bool) and isinstance(b, (int, float)) and np.isfinite(b) for b in part)
             if not ok:
                 raise InvalidParameter("gate_biases", allowed)
@@ -331,29 +495,45 @@ class LSTMStrategy(BPTT):
         if isinstance(value, str):
             if value not in GATE_BIASES:
                 raise InvalidParameter("gate_biases", allowed)
-            staggered = tuple(-float(k + 1) for k in range(self.n_blocks))
+            staggered = tuple(-float(k + 1) for k in range(n_blocks))
             return (staggered, staggered) if value == "staggered" else (None, None)
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             if set(value) != {"in", "out"}:
                 raise InvalidParameter("gate_biases", allowed)
             return per_block(value["in"]), per_block(value["out"])
         both = per_block(value)  # not a str here, so never None
         return both, both
 
+    def check_task(self, task: Task) -> None:
+        """Refuse what :class:`BPTT` refuses; with a preset, take its set-up for ``task`` (and
+        refuse a task the preset has none for)."""
+        super().check_task(task)
+        if self.preset is not None:
+            try:
+                preset = lstm97_setup(task)
+            except ValueError as error:
+                raise InvalidParameter("preset", str(error)) from None
+            self._configure(LSTM_DEFAULTS | preset | self._given)
+
     def _initial(self) -> np.ndarray:
         input_biases, output_biases = self.initial_gate_biases
-        return self.model.init(self.rng, self.init_range, input_biases, output_gate_bias=output_biases)
+        return self.model.init(self.rng, self.setup["init_range"], input_biases, output_gate_bias=output_biases)
 
     def _gradient(self, batch: SequenceBatch) -> tuple[float, np.ndarray, np.ndarray]:
-        return self.model.loss_and_grad(self.theta, batch, loss=self.loss, truncated=self.truncated,
+        return self.model.loss_and_grad(self.theta, batch, loss=self.setup["loss"], truncated=self.setup["truncated"],
                                         with_outputs=True)
+
+    def _outputs(self, candidate: np.ndarray, batch: SequenceBatch) -> np.ndarray:
+        return self.model.forward(candidate, batch.inputs, batch.lengths)
 
     def describe(self, best: np.ndarray | Population) -> dict[str, Any]:
         """The training sequences presented, and the best LSTM: its shape and parameter vector
         (see :class:`evorec.rnn.LSTM`)."""
         counts = super().describe(best)
-        if isinstance(best, Population):  # stopped before the first batch: no LSTM yet
+        if isinstance(best, Population) or self.model is None:  # stopped before the first batch: no LSTM yet
             return counts
-        return counts | {"model": "lstm", "n_blocks": self.n_blocks, "n_cells": self.n_cells,
-                         "forget_gate": self.forget_gate, "gate_bias": self.model.gate_bias,
-                         "output": self.model.output, "params": np.asarray(best, dtype=float)[0].tolist()}
+        net = self.model
+        return counts | {"model": "lstm", "n_blocks": net.n_blocks, "n_cells": net.n_cells,
+                         "forget_gate": net.forget_gate, "gate_bias": net.gate_bias, "output": net.output,
+                         "output_gate": net.output_gate, "recurrence": net.recurrence,
+                         "n_params": net.n_params, "params": np.asarray(best, dtype=float)[0].tolist()}

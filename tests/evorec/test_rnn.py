@@ -396,6 +396,15 @@ def test_lstm_init_sets_gate_biases_and_uses_the_generator():
     w = net.unpack(a)
     np.testing.assert_array_equal(w["W_out"][:, 0], [-1.0, -2.0, -3.0])
     np.testing.assert_array_equal(w["W_in"][:, 0], [-1.0, -2.0, -3.0])
+    # None leaves the output gates' biases random (LSTM97's adding: input gates -3, -6 only).
+    w = net.unpack(net.init(np.random.default_rng(5), gate_bias=(-1.0, -2.0, -3.0), output_gate_bias=None))
+    np.testing.assert_array_equal(w["W_in"][:, 0], [-1.0, -2.0, -3.0])
+    assert np.all(np.abs(w["W_out"][:, 0]) <= 0.1)
+    w = net.unpack(net.init(np.random.default_rng(5), output_gate_bias=(-2.0, -4.0, -6.0)))
+    np.testing.assert_array_equal(w["W_out"][:, 0], [-2.0, -4.0, -6.0])
+    assert np.all(np.abs(w["W_in"][:, 0]) <= 0.1)
+    with pytest.raises(ValueError, match="output gate"):
+        LSTM(1, 1, n_blocks=3, output_gate=False).init(np.random.default_rng(5), output_gate_bias=(-1.0, -2.0, -3.0))
 
 
 def test_lstm_without_forget_gate_keeps_its_error_over_long_lags():

@@ -116,7 +116,7 @@ def test_lstm_input_and_output_gate_biases_can_be_set_apart(two_sequence, gate_b
     weights = strategy.model.unpack(strategy.ask()[0])
     assert np.array_equal(weights["W_out"][:, 0], want_out)
     if want_in is None:  # drawn like the other weights, within the initial range
-        assert np.all(np.abs(weights["W_in"][:, 0]) <= strategy.init_range)
+        assert np.all(np.abs(weights["W_in"][:, 0]) <= strategy.setup["init_range"])
     else:
         assert np.array_equal(weights["W_in"][:, 0], want_in)
     rebuilt = evorec.STRATEGIES.create("lstm", two_sequence.architecture, np.random.default_rng(0),
