@@ -42,6 +42,7 @@ from evorec.rnn_kernels import (
     SQUASH_CODES,
     lstm_backward,
     lstm_forward,
+    lstm_online,
     network_backward,
     network_forward,
 )
@@ -493,6 +494,41 @@ class LSTM:
         value, error_z = loss_and_output_error(self.output, batch, rec["y"], rec["z"], loss)
         grad = self.pack(self._backward(w, rec, error_z, boolean(truncated, "truncated")))
         return (value, grad, rec["y"]) if with_outputs else (value, grad)
+
+    def train_online(self, params: np.ndarray, batch: SequenceBatch, lr: float) -> tuple[np.ndarray, np.ndarray,
+                                                                                         np.ndarray]:
+        """LSTM97's own learning on the batch's sequences, one after another: plain gradient
+        descent on ``E = 1/2 sum (y - d)^2`` with the truncated gradient, the weights changed at
+        every scored time step (:func:`evorec.rnn_kernels.lstm_online`).
+
+        Only for LSTM97's nets: no forget gate.  As ``lr`` vanishes, the change over a sequence
+        is ``-lr`` times :meth:`loss_and_grad`'s ``"sse"`` truncated gradient.
+
+        Returns
+        -------
+        params : ndarray, shape (n_params,)
+            The weights after the last sequence.
+        losses : ndarray, shape (B,)
+            Each sequence's ``E``, as presented (with the weights of each moment).
+        outputs : ndarray, shape (B, T, n_out)
+            The outputs as presented (0 beyond a sequence's length).
+        """
+        if self.forget_gate:
+            raise ValueError("per-step online learning is LSTM97's and has no forget gate")
+        positive_number(lr, "lr")
+        if batch.n_in != self.n_in or batch.n_out != self.n_out:
+            raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the LSTM "
+                             f"{self.n_in} and {self.n_out}")
+        w = self.unpack(params)
+        masks = {name: mask.astype(float) for name, mask in self._masks.items()}
+        outputs = np.zeros((batch.n_sequences, batch.n_steps, self.n_out))
+        losses = lstm_online(w["W_in"], w["W_out"], w["W_cell"], w["W_y"], masks["W_in"], masks["W_out"],
+                             masks["W_cell"], masks["W_y"], np.ascontiguousarray(batch.inputs, dtype=float),
+                             np.ascontiguousarray(batch.targets, dtype=float), np.ascontiguousarray(batch.target_mask),
+                             batch.lengths.astype(np.int64), self.n_cells, self.output_gate,
+                             SQUASH_CODES[self.cell_input], SQUASH_CODES[self.cell_output],
+                             ACTIVATION_CODES[self.output], float(lr), outputs)
+        return self.pack(w), losses, outputs
 
     def _backward(self, w: dict[str, np.ndarray], rec: dict[str, np.ndarray],
                   error_z: np.ndarray, truncated: bool = False) -> dict[str, np.ndarray]:

@@ -391,3 +391,123 @@ def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forge
                     continue
                 for d in range(cells, R):
                     d_back[d - cells] += d_cell[m] * W_cell[m, d]
+
+
+@njit(cache=True)
+def lstm_online(W_in, W_out, W_cell, W_y, M_in, M_out, M_cell, M_y, x, targets, target_mask, lengths, n_cells,
+                output_gate, code_g, code_h, code_y, lr, y_all):  # pragma: no cover - compiled
+    """LSTM97's learning: gradient descent on ``E = 1/2 sum (y - d)^2`` with the truncated
+    gradient, the weights changed at every scored time step, sequence after sequence.
+
+    The weights (layout of :func:`lstm_forward`, no forget gate) change in place; ``M_*`` are
+    0/1 masks of the entries that are parameters (the others stay as they are).  As in the
+    paper's appendix, the truncated gradient is computed forward in time: each cell keeps the
+    partial derivatives of its state with respect to its own cell-input weights and its input
+    gate's weights (the only paths the truncation leaves), ``O(W)`` per step.  Output units
+    and output gates learn from the current step alone.  Summed over a sequence, the changes
+    for a vanishing ``lr`` are ``-lr`` times :func:`lstm_backward`'s truncated gradient of
+    ``E``.  ``y_all`` (B, T, n_out) receives the outputs as presented; returns each
+    sequence's ``E`` (with the weights of the moment).
+    """
+    B = x.shape[0]
+    n_in = x.shape[2]
+    n_blocks = W_in.shape[0]
+    N = W_cell.shape[0]
+    n_out = W_y.shape[0]
+    cells = 1 + n_in
+    R_y = cells + N
+    R = W_in.shape[1]
+    gate_sources = R > R_y
+    r = np.empty(R)  # what the gates and cell inputs read: (1, x_t, c_{t-1}, gates_{t-1})
+    v = np.empty(R_y)  # what the outputs read: (1, x_t, c_t)
+    state = np.empty(N)
+    d_cell = np.empty((N, R))  # d s_n / d W_cell[n, :]
+    d_gate = np.empty((N, R))  # d s_n / d W_in[block of n, :]
+    a_in = np.empty((1, 1, n_blocks))
+    a_out = np.empty((1, 1, n_blocks))
+    no_forget = np.zeros((1, 1, n_blocks))
+    c = np.empty(N)
+    delta_y = np.empty(n_out)
+    error_s = np.empty(N)
+    delta_out = np.empty(n_blocks)
+    losses = np.zeros(B)
+    for b in range(B):
+        r[:] = 0.0
+        r[0] = 1.0
+        state[:] = 0.0
+        d_cell[:, :] = 0.0
+        d_gate[:, :] = 0.0
+        for t in range(lengths[b]):
+            for i in range(n_in):
+                r[1 + i] = x[b, t, i]
+            for k in range(n_blocks):
+                ai = 0.0
+                ao = 0.0
+                for d in range(R):
+                    ai += W_in[k, d] * r[d]
+                    if output_gate:
+                        ao += W_out[k, d] * r[d]
+                a_in[0, 0, k] = ai
+                a_out[0, 0, k] = ao
+            for n in range(N):
+                a = 0.0
+                for d in range(R):
+                    a += W_cell[n, d] * r[d]
+                k = n // n_cells
+                i_gate = _sigmoid(a_in[0, 0, k])
+                squashed = _squash(code_g, a)
+                along_cell = _squash_slope(code_g, a) * i_gate
+                along_gate = squashed * i_gate * (1.0 - i_gate)
+                for d in range(R):
+                    d_cell[n, d] += along_cell * r[d]
+                    d_gate[n, d] += along_gate * r[d]
+                state[n] += i_gate * squashed
+                opening = _sigmoid(a_out[0, 0, k]) if output_gate else 1.0
+                c[n] = opening * _squash(code_h, state[n])
+            for d in range(cells):
+                v[d] = r[d]
+            for n in range(N):
+                v[cells + n] = c[n]
+            scored = target_mask[b, t]
+            for o in range(n_out):
+                z = 0.0
+                for d in range(R_y):
+                    z += W_y[o, d] * v[d]
+                y = _activate(code_y, z)
+                y_all[b, t, o] = y
+                if scored:
+                    diff = targets[b, t, o] - y
+                    losses[b] += 0.5 * diff * diff
+                    delta_y[o] = _derivative(code_y, y) * diff
+            if scored:
+                # Every error signal first, from this step's weights; then every change.
+                for k in range(n_blocks):
+                    delta_out[k] = 0.0
+                for n in range(N):
+                    error_c = 0.0
+                    for o in range(n_out):
+                        error_c += W_y[o, cells + n] * delta_y[o]
+                    k = n // n_cells
+                    opening = _sigmoid(a_out[0, 0, k]) if output_gate else 1.0
+                    delta_out[k] += _squash(code_h, state[n]) * error_c
+                    error_s[n] = opening * _squash_slope(code_h, state[n]) * error_c
+                for k in range(n_blocks):
+                    o_gate = _sigmoid(a_out[0, 0, k])
+                    delta_out[k] *= (o_gate * (1.0 - o_gate)) if output_gate else 0.0
+                for o in range(n_out):
+                    for d in range(R_y):
+                        W_y[o, d] += lr * M_y[o, d] * delta_y[o] * v[d]
+                for n in range(N):
+                    k = n // n_cells
+                    for d in range(R):
+                        W_cell[n, d] += lr * M_cell[n, d] * error_s[n] * d_cell[n, d]
+                        W_in[k, d] += lr * M_in[k, d] * error_s[n] * d_gate[n, d]
+                for k in range(n_blocks):
+                    for d in range(R):
+                        W_out[k, d] += lr * M_out[k, d] * delta_out[k] * r[d]
+            # Step t + 1 reads c_t and the gates of step t as its past.
+            for n in range(N):
+                r[cells + n] = c[n]
+            if gate_sources:
+                _gate_sources(r, a_in, a_out, no_forget, 0, 0, R_y, n_blocks, output_gate, False)
+    return losses

@@ -203,18 +203,24 @@ class BPTT(Strategy):
                 batch = self._problem.task.sample(size, self.rng)
             else:
                 batch = train[self.rng.integers(0, train.n_sequences, size=size)]
-            value, grad, outputs = self._gradient(batch)
+            losses, outputs = self._learn(batch)
             if self.setup["success"] == "online":
-                self._remember(batch, value, outputs)
-            if not np.all(np.isfinite(grad)):  # an exploding gradient: skip the update, keep going
-                grad = np.zeros_like(grad)
-            if self.clip is not None:
-                grad = clip_norm(grad, self.clip)
-            self.theta = self.update_rule.step(self.theta, grad)
+                self._remember(batch, losses, outputs)
             sequences += size
             steps += int(batch.lengths.sum())
         self._charge(sequences, steps)
         self.trained_sequences += sequences
+
+    def _learn(self, batch: SequenceBatch) -> tuple[np.ndarray, np.ndarray]:
+        """One update from ``batch``; the loss of each sequence and the outputs (B, T, n_out),
+        as they were presented."""
+        value, grad, outputs = self._gradient(batch)
+        if not np.all(np.isfinite(grad)):  # an exploding gradient: skip the update, keep going
+            grad = np.zeros_like(grad)
+        if self.clip is not None:
+            grad = clip_norm(grad, self.clip)
+        self.theta = self.update_rule.step(self.theta, grad)
+        return np.full(batch.n_sequences, value), outputs
 
     def _initial(self) -> np.ndarray:
         r = self.setup["init_range"]
@@ -229,16 +235,16 @@ class BPTT(Strategy):
         """One candidate's outputs on ``batch``, shape (B, T, n_out)."""
         return forward(Population.from_params(self.space, candidate[None]), batch.inputs, batch.lengths)[0]
 
-    def _remember(self, batch: SequenceBatch, value: float, outputs: np.ndarray) -> None:
-        """Record whether each sequence of a training batch was right, and the batch's loss."""
+    def _remember(self, batch: SequenceBatch, losses: np.ndarray, outputs: np.ndarray) -> None:
+        """Record whether each sequence of a training batch was right, and its loss."""
         _, sequence, step = batch.scored_targets()
         entry_right = self._problem.criterion.entry_correct(outputs[None, sequence, step],
                                                             batch.scored_criterion_targets())
         right = per_sequence_all(entry_right, sequence)[0]
         window = self.setup["success_window"]
-        for ok in right:
+        for ok, loss in zip(right, losses, strict=True):
             slot = self.recent_count % window
-            self.recent_right[slot], self.recent_loss[slot] = ok, value
+            self.recent_right[slot], self.recent_loss[slot] = ok, loss
             self.recent_count += 1
 
     def solved(self, problem: Problem, candidates: np.ndarray | Population, evaluation: Evaluation) -> np.ndarray:
@@ -315,8 +321,9 @@ LSTM_DEFAULTS: dict[str, Any] = {
     "cell_input": "lstm_g", "cell_output": "lstm_h", "forget_gate": False, "optimizer": "adam", "lr": 0.01,
     "loss": "mse", "init_range": 0.1, "truncated": False, "training_data": "train", "success": "train",
     "success_sequences": 256, "success_window": 2000, "success_error": None, "success_max_wrong": 0,
-    "success_mae": None,
+    "success_mae": None, "update": "sequence",
 }
+UPDATES = ("sequence", "step")
 
 
 class LSTMStrategy(BPTT):
@@ -395,6 +402,14 @@ class LSTMStrategy(BPTT):
         cell states carry error back in time.  False: full BPTT.
     training_data, success, success_sequences, success_window, success_error, success_max_wrong, success_mae : optional
         As for ``bptt``, with the same values when left at None and no preset.
+    update : {"sequence", "step"}, optional
+        When the weights change: ``"sequence"``, once per batch of ``batch_size`` sequences by
+        ``optimizer``; ``"step"``, at every scored time step, LSTM97's online learning
+        (:meth:`evorec.rnn.LSTM.train_online`: plain gradient descent on ``"sse"`` with the
+        truncated gradient computed forward in time; needs those settings).  The preset
+        takes ``"step"``: the paper's appendix changes the weights at each time step, and the
+        same rate summed over a sequence's steps is a far larger jump (α = 1.0 over 2a's 100
+        steps and 101 outputs saturates the net).
 
     Notes
     -----
@@ -413,7 +428,7 @@ class LSTMStrategy(BPTT):
                  truncated: bool | None = None, training_data: str | None = None, success: str | None = None,
                  success_sequences: int | None = None, success_window: int | None = None,
                  success_error: float | None = None, success_max_wrong: int | None = None,
-                 success_mae: float | None = None) -> None:
+                 success_mae: float | None = None, update: str | None = None) -> None:
         Strategy.__init__(self, space, rng)
         self.preset = None if preset is None else one_of(preset, "preset", PRESETS)
         self.momentum = number_in(momentum, "momentum", 0.0, 1.0, high_open=True)
@@ -426,7 +441,8 @@ class LSTMStrategy(BPTT):
                  "cell_output": cell_output, "optimizer": optimizer, "lr": lr, "loss": loss,
                  "init_range": init_range, "truncated": truncated, "training_data": training_data,
                  "success": success, "success_sequences": success_sequences, "success_window": success_window,
-                 "success_error": success_error, "success_max_wrong": success_max_wrong, "success_mae": success_mae}
+                 "success_error": success_error, "success_max_wrong": success_max_wrong, "success_mae": success_mae,
+                 "update": update}
         for name, value in given.items():  # stored as given: None stays None (the preset's, or the default)
             setattr(self, name, tuple(value) if isinstance(value, list) else value)
         self._given = {name: value for name, value in given.items() if value is not None}
@@ -466,6 +482,15 @@ class LSTMStrategy(BPTT):
             raise InvalidParameter("gate_biases", "sets output gate biases ('out'), but output_gate is False")
         if settings["loss"] == "cross_entropy" and output != "sigmoid":
             raise InvalidParameter("loss", f"'cross_entropy' needs sigmoid outputs; the LSTM's are {output!r}")
+        if one_of(settings["update"], "update", UPDATES) == "step":
+            # LSTM97's learning is one algorithm: refuse what it is not, by name.
+            for name, wanted in (("optimizer", "sgd"), ("loss", "sse"), ("truncated", True), ("forget_gate", False)):
+                if settings[name] != wanted:
+                    raise InvalidParameter(name, f"update='step' (LSTM97's learning) needs {name}={wanted!r}; "
+                                                 f"got {settings[name]!r}")
+            for name, value in (("momentum", self.momentum), ("clip", self.clip)):
+                if value:
+                    raise InvalidParameter(name, f"update='step' (LSTM97's learning) takes no {name}")
         self.model = LSTM(self.space.n_in, self.space.n_out, n_blocks, n_cells,
                           forget_gate=settings["forget_gate"],
                           gate_bias=not (isinstance(gate_biases, str) and gate_biases == "none"), output=output,
@@ -518,6 +543,12 @@ class LSTMStrategy(BPTT):
     def _initial(self) -> np.ndarray:
         input_biases, output_biases = self.initial_gate_biases
         return self.model.init(self.rng, self.setup["init_range"], input_biases, output_gate_bias=output_biases)
+
+    def _learn(self, batch: SequenceBatch) -> tuple[np.ndarray, np.ndarray]:
+        if self.setup["update"] == "sequence":
+            return super()._learn(batch)
+        self.theta, losses, outputs = self.model.train_online(self.theta, batch, self.setup["lr"])
+        return losses, outputs
 
     def _gradient(self, batch: SequenceBatch) -> tuple[float, np.ndarray, np.ndarray]:
         return self.model.loss_and_grad(self.theta, batch, loss=self.setup["loss"], truncated=self.setup["truncated"],

@@ -1,11 +1,12 @@
 """LSTM97's training set-ups, per experiment: what the ``lstm`` strategy's ``preset: lstm97`` picks.
 
 Hochreiter & Schmidhuber (1997), Section 5, as docs/literature.md ("LSTM97") lists them.
-Every experiment shares: logistic output units, online plain gradient descent (batch of one,
-no momentum) on half the summed squared error, the truncated gradient, activations reset
-after each sequence.  Per experiment: the net (blocks x cells, which units are biased, what
-the gates and cells see, what the outputs see, g and h), the initial weight range and gate
-biases, the learning rate, the training data and the stopping rule.
+Every experiment shares: logistic output units, plain gradient descent on half the summed
+squared error with the truncated gradient, the weights changed at every time step (the
+appendix's online learning, ``update: step``), activations reset after each sequence.  Per
+experiment: the net (blocks x cells, which units are biased, what the gates and cells see,
+what the outputs see, g and h), the initial weight range and gate biases, the learning rate,
+the training data and the stopping rule.
 
 Where the paper does not say, the choice is ours and marked so below; the net's weight count
 is the paper's where it gives one (tests/strategies/test_lstm97.py checks them).
@@ -23,6 +24,7 @@ COMMON: dict[str, Any] = {
     "recurrence": "cells_and_gates", "output_gate": True, "input_to_output": False,
     "cell_input": "lstm_g", "cell_output": "lstm_h", "cell_bias": True, "output_bias": True,
     "training_data": "stream", "success_max_wrong": 0, "success_error": None, "success_mae": None,
+    "update": "step",
 }
 
 #: Exp. 1, embedded Reber: 3 blocks x 2 cells (276 weights), only the gates biased, output

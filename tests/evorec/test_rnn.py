@@ -5,6 +5,7 @@ import pytest
 
 from evorec import Architecture, Population, SequenceBatch, forward
 from evorec.rnn import LSTM, SGD, Adam, clip_norm, loss_and_grad
+from evorec.task import running_mask
 from evorec.tasks.fitness import MeanSquaredError
 from tests.reference import ACTIVATION
 from tests.reference_bptt import numpy_loss_and_grad, numpy_lstm_loss_and_grad
@@ -608,3 +609,34 @@ def test_lstm_bias_flags_remove_exactly_those_bias_weights():
         w = net.unpack(np.ones(net.n_params))
         assert (w["W_cell"][:, 0] == 0).all() != flags.get("cell_bias", True)
         assert (w["W_y"][:, 0] == 0).all() != flags.get("output_bias", True)
+
+
+# ------------------------------------------------------ LSTM97's per-step online learning
+@pytest.mark.parametrize("case", [i for i, c in enumerate(LSTM_CASES) if not c.get("forget_gate")])
+def test_per_step_learning_sums_to_the_truncated_gradient_for_a_small_rate(case):
+    # LSTM97 changes the weights at every step, from the truncated gradient computed forward in
+    # time; over one sequence, for a vanishing rate, the changes add up to -lr times the
+    # truncated gradient of E = 1/2 sum (y - d)^2 that the backward pass computes.
+    net, params, batch = _lstm_case(case, seed=600, B=1, T=9)
+    lr = 1e-7
+    new, losses, outputs = net.train_online(params, batch, lr)
+    value, grad = net.loss_and_grad(params, batch, "sse", truncated=True)
+    assert losses[0] == pytest.approx(value, rel=1e-4)
+    np.testing.assert_allclose((params - new) / lr, grad, rtol=2e-4, atol=2e-4 * np.abs(grad).max())
+    alive = running_mask(batch.lengths, batch.n_steps)
+    np.testing.assert_allclose(outputs[alive], net.forward(params, batch.inputs, batch.lengths)[alive], rtol=1e-5)
+
+
+def test_per_step_learning_changes_the_weights_within_a_sequence():
+    # With a real rate, a step's change already acts on the next step: the result differs from
+    # one change by the sequence's summed gradient, and the second sequence sees the first's.
+    net, params, batch = _lstm_case(0, seed=601, B=2, T=9)
+    new, losses, _ = net.train_online(params, batch, 0.5)
+    _, grad = net.loss_and_grad(params, batch[np.array([0])], "sse", truncated=True)
+    one_change = params - 0.5 * grad
+    first, _, _ = net.train_online(params, batch[np.array([0])], 0.5)
+    assert not np.allclose(first, one_change)
+    second, _, _ = net.train_online(first, batch[np.array([1])], 0.5)
+    np.testing.assert_allclose(second, new, rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="forget gate"):
+        LSTM(2, 2, forget_gate=True).train_online(params, batch, 0.5)
