@@ -10,6 +10,7 @@ The file lists numbers from the papers, each tied to the runs it describes::
         source: "Hochreiter & Schmidhuber 1997, Neural Computation 9(8)"
         section: "Sec. 5.4, Table 7"
         note: "optional free text"
+        method: "optional: the method the figure is for, when not the row's own (e.g. RTRL)"
 
 ``match`` is compared with the fields of each run record (``task``, ``architecture``,
 ``strategy`` (the label), ``strategy_name``, ``cell``, ...): every key given must be in the
@@ -42,9 +43,10 @@ METRICS = {
     "evaluations_median": ("evals", "median"),
     "sequences_mean": ("seqs", "mean"),
     "sequences_median": ("seqs", "median"),
+    "training_sequences_mean": ("training seqs", "mean"),
 }
 REQUIRED = ("experiment", "match", "metric", "value", "source", "section")
-KEYS = (*REQUIRED, "note")
+KEYS = (*REQUIRED, "note", "method")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,9 @@ class PublishedFigure:
     source: str
     section: str
     note: str = ""
+    #: The method the figure describes when it is not the row's own (e.g. ``RTRL`` beside an
+    #: LSTM row); shown before the value.
+    method: str = ""
     where: str = field(default="", compare=False)  # FILE:LINE of the entry
 
     def matches(self, record: dict[str, Any]) -> bool:
@@ -81,9 +86,10 @@ class PublishedFigure:
     def shown(self) -> str:
         """The value with its unit and statistic, e.g. ``74000 seqs (mean)`` or ``85% success``."""
         unit, statistic = METRICS[self.metric]
+        method = f"{self.method}: " if self.method else ""
         if self.metric == "success_rate":
-            return f"{_format(100 * self.value)}% success"
-        return f"{_format(self.value)} {unit} ({statistic})"
+            return f"{method}{_format(100 * self.value)}% success"
+        return f"{method}{_format(self.value)} {unit} ({statistic})"
 
     def full(self) -> str:
         """The value with its full source, section and note (one line, Markdown)."""
@@ -187,7 +193,7 @@ def load_published(path: str | os.PathLike) -> list[PublishedFigure]:
 
 def _entry(entry: Any, path: tuple[str | int, ...], errors: FieldErrors) -> dict[str, Any] | None:
     if not isinstance(entry, dict):
-        errors.add(path, f"must be a mapping with keys {', '.join(REQUIRED)} (and optionally note); "
+        errors.add(path, f"must be a mapping with keys {', '.join(REQUIRED)} (and optionally note, method); "
                          f"got {type(entry).__name__}")
         return None
     before = len(errors.lines)
@@ -199,8 +205,9 @@ def _entry(entry: Any, path: tuple[str | int, ...], errors: FieldErrors) -> dict
         value = entry.get(key)
         if key in entry and (not isinstance(value, str) or not value.strip()):
             errors.add(path + (key,), f"must be a non-empty string; got {value!r}")
-    if "note" in entry and not isinstance(entry["note"], str):
-        errors.add(path + ("note",), f"must be a string; got {entry['note']!r}")
+    for key in ("note", "method"):
+        if key in entry and not isinstance(entry[key], str):
+            errors.add(path + (key,), f"must be a string; got {entry[key]!r}")
     if "match" in entry and (not isinstance(entry["match"], dict) or not entry["match"]):
         errors.add(path + ("match",), "must be a non-empty mapping of run-record fields to values, "
                                       f"e.g. {{strategy: lstm}}; got {entry['match']!r}")

@@ -15,13 +15,18 @@ from .config import load
 from .published import PublishedFigure, figures_for
 from .results import CONFIG_FILE, SUMMARY_COLUMNS, ResultsStore, latest, summarize
 
-HEADERS = ("cell", "strategy", "runs", "solved", "success", "evals to solve: mean", "median", "95% CI",
+HEADERS = ("cell", "strategy", "runs", "solved", "success (95% CI)", "evals to solve: mean", "median", "95% CI",
            "seqs to solve: mean", "median", "95% CI", "wall s", "test err")
+#: Columns added when a row reports training sequences (the gradient strategies).
+TRAINING = ("training seqs to solve: mean", "median", "95% CI")
 #: Column added when a row has published figures (``--published``).
 PUBLISHED = "published"
 REPORT_FILE = "report.md"
-NOTE = ("Costs to solve are over solved runs: mean, median and a 95 % bootstrap interval of "
-        "the mean. Test error is the mean fraction of wrong test sequences of the solutions.\n")
+NOTE = ("The success rate's interval is the 95 % Clopper-Pearson interval. Costs to solve are over solved "
+        "runs: mean, median and a 95 % bootstrap interval of the mean; sequences count every sequence "
+        "presented, success tests included, and training sequences (gradient strategies) only those "
+        "trained on, as LSTM97 counts. Test error is the mean fraction of wrong test sequences of the "
+        "solutions.\n")
 PLOTS_FOLDER = "plots"
 
 
@@ -45,16 +50,23 @@ def _cell(cell: str) -> str:
     return ", ".join(f"{k}={_value(v)}" for k, v in values.items()) or "-"
 
 
-def _cells(row: dict[str, Any]) -> list[str]:
+def _percent(value: float) -> str:
+    return "-" if value is None or math.isnan(value) else f"{100 * value:.0f}"
+
+
+def _cells(row: dict[str, Any], training: bool = False) -> list[str]:
     failed = f" ({row['failed']} failed)" if row["failed"] else ""
+    success = "-" if math.isnan(row["success_rate"]) else (
+        f"{_percent(row['success_rate'])}% ({_percent(row['success_ci_low'])}-{_percent(row['success_ci_high'])})")
+    extra = [_number(row["training_sequences_mean"]), _number(row["training_sequences_median"]),
+             f"{_number(row['training_sequences_ci_low'])}-{_number(row['training_sequences_ci_high'])}"]
     return [
-        _cell(row["cell"]), row["strategy"], f"{row['runs']}{failed}", str(row["solved"]),
-        "-" if math.isnan(row["success_rate"]) else f"{100 * row['success_rate']:.0f}%",
+        _cell(row["cell"]), row["strategy"], f"{row['runs']}{failed}", str(row["solved"]), success,
         _number(row["evaluations_mean"]), _number(row["evaluations_median"]),
         f"{_number(row['evaluations_ci_low'])}-{_number(row['evaluations_ci_high'])}",
         _number(row["sequences_mean"]), _number(row["sequences_median"]),
         f"{_number(row['sequences_ci_low'])}-{_number(row['sequences_ci_high'])}",
-        _number(row["wall_seconds_mean"]), _number(row["test_error_mean"]),
+        *(extra if training else []), _number(row["wall_seconds_mean"]), _number(row["test_error_mean"]),
     ]
 
 
@@ -67,13 +79,18 @@ def _has_published(rows: list[dict[str, Any]]) -> bool:
     return any(row.get(PUBLISHED) for row in rows)
 
 
+def _has_training(rows: list[dict[str, Any]]) -> bool:
+    return any(not math.isnan(row.get("training_sequences_mean", math.nan)) for row in rows)
+
+
 def _headers(rows: list[dict[str, Any]]) -> tuple[str, ...]:
-    return HEADERS + ((PUBLISHED,) if _has_published(rows) else ())
+    training = TRAINING if _has_training(rows) else ()
+    return HEADERS[:11] + training + HEADERS[11:] + ((PUBLISHED,) if _has_published(rows) else ())
 
 
 def _body(rows: list[dict[str, Any]]) -> list[list[str]]:
-    extra = _has_published(rows)
-    return [_cells(row) + ([published_text(row)] if extra else []) for row in rows]
+    extra, training = _has_published(rows), _has_training(rows)
+    return [_cells(row, training) + ([published_text(row)] if extra else []) for row in rows]
 
 
 def text_table(rows: list[dict[str, Any]]) -> str:

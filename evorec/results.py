@@ -151,11 +151,15 @@ def latest(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 # -------------------------------------------------------------------------- summaries
 SUMMARY_COLUMNS = (
-    "cell", "strategy", "runs", "failed", "solved", "success_rate",
+    "cell", "strategy", "runs", "failed", "solved", "success_rate", "success_ci_low", "success_ci_high",
     "evaluations_mean", "evaluations_median", "evaluations_ci_low", "evaluations_ci_high",
     "sequences_mean", "sequences_median", "sequences_ci_low", "sequences_ci_high",
-    "wall_seconds_mean", "test_error_mean",
+    "training_sequences_mean", "training_sequences_median", "training_sequences_ci_low",
+    "training_sequences_ci_high", "wall_seconds_mean", "test_error_mean",
 )
+#: The costs summarised over solved runs: the run's own, and (for the gradient strategies, in
+#: ``info``) the training sequences alone, the count LSTM97 reports.
+COSTS = ("evaluations", "sequences", "training_sequences")
 
 
 def mean_interval(values: list[float], confidence: float = 0.95, seed: int = 0) -> tuple[float, float]:
@@ -172,6 +176,23 @@ def mean_interval(values: list[float], confidence: float = 0.95, seed: int = 0) 
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
+def success_interval(solved: int, runs: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Clopper-Pearson (exact) interval of a success rate (scipy); NaN without runs."""
+    from scipy import stats
+
+    if runs == 0:
+        return math.nan, math.nan
+    interval = stats.binomtest(solved, runs).proportion_ci(confidence_level=confidence, method="exact")
+    return float(interval.low), float(interval.high)
+
+
+def _cost(record: dict[str, Any], cost: str) -> float | None:
+    if cost == "training_sequences":
+        value = (record.get("info") or {}).get(cost)
+        return None if value is None else float(value)
+    return float(record[cost])
+
+
 def summarize(records: list[dict[str, Any]], run_ids: list[str] | None = None) -> list[dict[str, Any]]:
     """One row per (grid cell, strategy): success rate and costs to solve.
 
@@ -184,8 +205,10 @@ def summarize(records: list[dict[str, Any]], run_ids: list[str] | None = None) -
 
     Returns
     -------
-    list of dict with the keys of ``SUMMARY_COLUMNS``.  Costs to solve are over the solved
-    runs only (mean, median, 95 % bootstrap interval of the mean); NaN when none solved.
+    list of dict with the keys of ``SUMMARY_COLUMNS``.  The success rate comes with its 95 %
+    Clopper-Pearson interval.  Costs to solve are over the solved runs only (mean, median,
+    95 % bootstrap interval of the mean); NaN when none solved, and the training sequences NaN
+    unless every solved run reports them.
     """
     by_id = latest(records)
     order = run_ids if run_ids is not None else list(by_id)
@@ -201,8 +224,10 @@ def summarize(records: list[dict[str, Any]], run_ids: list[str] | None = None) -
         row: dict[str, Any] = {"cell": cell, "strategy": strategy, "runs": len(group),
                                "failed": len(group) - len(ok), "solved": len(solved),
                                "success_rate": len(solved) / len(ok) if ok else math.nan}
-        for cost in ("evaluations", "sequences"):
-            values = [float(r[cost]) for r in solved]
+        row["success_ci_low"], row["success_ci_high"] = success_interval(len(solved), len(ok))
+        for cost in COSTS:
+            values = [_cost(r, cost) for r in solved]
+            values = [] if None in values else values
             low, high = mean_interval(values)
             row[f"{cost}_mean"] = float(np.mean(values)) if values else math.nan
             row[f"{cost}_median"] = float(np.median(values)) if values else math.nan

@@ -234,6 +234,14 @@ def test_published_short_citation():
     assert rate.short() == "85% success [Someone, Other & Third 2001, Fig. 3]"
 
 
+def test_published_figure_of_another_method_and_of_training_sequences():
+    rtrl = PublishedFigure("lstm97", {"strategy": "lstm97"}, "success_rate", 0.0, "Hochreiter & Schmidhuber 1997, N",
+                           "Sec. 5.2", method="RTRL")
+    assert rtrl.short() == "RTRL: 0% success [Hochreiter & Schmidhuber 1997, Sec. 5.2]"
+    lstm = PublishedFigure("lstm97", {"strategy": "lstm97"}, "training_sequences_mean", 5040, "H & S 1997, N", "5.2")
+    assert lstm.shown() == "5040 training seqs (mean)"
+
+
 GOOD_ENTRY = {"experiment": "synthetic", "match": {"strategy": "guessing"}, "metric": "evaluations_mean",
               "value": 100, "source": "Someone 1999, A Journal 1(2)", "section": "Sec. 2"}
 
@@ -247,6 +255,7 @@ GOOD_ENTRY = {"experiment": "synthetic", "match": {"strategy": "guessing"}, "met
     ({"value": 1.5, "metric": "success_rate"}, "figures[1].value", "a success rate is a fraction in [0, 1]"),
     ({"match": ["strategy"]}, "figures[1].match", "must be a non-empty mapping"),
     ({"note": 3}, "figures[1].note", "must be a string"),
+    ({"method": ["RTRL"]}, "figures[1].method", "must be a string"),
 ])
 def test_published_file_errors_are_one_line_naming_file_entry_and_field(tmp_path, change, field, message):
     path = tmp_path / "published.yaml"
