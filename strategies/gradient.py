@@ -326,6 +326,46 @@ LSTM_DEFAULTS: dict[str, Any] = {
 UPDATES = ("sequence", "step")
 
 
+def _check_gate_biases_alone(value: Any) -> None:
+    """``gate_biases`` as far as it can be checked without the number of blocks."""
+    def numbers(part: Any) -> bool:
+        return isinstance(part, (list, tuple)) and len(part) > 0 and all(
+            not isinstance(b, bool) and isinstance(b, (int, float)) and np.isfinite(b) for b in part)
+
+    ok = (value in GATE_BIASES if isinstance(value, str) else
+          set(value) == {"in", "out"} and all(part == "random" or numbers(part) for part in value.values())
+          if isinstance(value, Mapping) else numbers(value))
+    if not ok:
+        raise InvalidParameter("gate_biases", f"must be one of {', '.join(GATE_BIASES)}, one finite number per "
+                                              f"block, or a mapping {{in: ..., out: ...}} of \"random\" or such "
+                                              f"numbers; got {value!r}")
+
+
+#: Checks of the lstm strategy's settings that need no other setting.
+_ALONE = {
+    "n_blocks": integer, "n_cells": integer,
+    **{name: boolean for name in ("forget_gate", "output_gate", "cell_bias", "output_bias", "input_to_output",
+                                  "truncated")},
+    "output": lambda value, name: one_of(value, name, ("linear", "sigmoid", "tanh")),
+    "recurrence": lambda value, name: one_of(value, name, RECURRENCE),
+    "cell_input": lambda value, name: one_of(value, name, tuple(SQUASH)),
+    "cell_output": lambda value, name: one_of(value, name, tuple(SQUASH)),
+    "optimizer": lambda value, name: one_of(value, name, OPTIMISERS),
+    "loss": lambda value, name: one_of(value, name, LOSSES),
+    "training_data": lambda value, name: one_of(value, name, ("train", "stream")),
+    "success": lambda value, name: one_of(value, name, SUCCESS_RULES),
+    "update": lambda value, name: one_of(value, name, UPDATES),
+    "lr": positive_number, "init_range": positive_number, "success_error": positive_number,
+    "success_mae": positive_number, "success_sequences": integer, "success_window": integer,
+    "success_max_wrong": lambda value, name: integer(value, name, 0),
+    "gate_biases": lambda value, name: _check_gate_biases_alone(value),
+}
+
+
+def _check_alone(name: str, value: Any) -> None:
+    _ALONE[name](value, name)
+
+
 class LSTMStrategy(BPTT):
     """An LSTM97-style LSTM (:class:`evorec.rnn.LSTM`) trained by gradient descent on the problem's data.
 
@@ -452,21 +492,15 @@ class LSTMStrategy(BPTT):
         self.setup = None
         self.model = None
         self.initial_gate_biases = None
-        # Without a preset everything is known now, so bad values fail at once; with one, the
-        # values given are checked now as far as they go alone, and all of them at bind().
-        self._configure(LSTM_DEFAULTS | self._given if self.preset is None else self._preset_free())
+        # Every value given is checked now by itself; without a preset everything is known, so
+        # the whole set-up is built (and checked) now, with one when the task is known.
+        for name, value in self._given.items():
+            _check_alone(name, value)
+        if self.preset is None:
+            self._configure(LSTM_DEFAULTS | self._given)
 
-    def _preset_free(self) -> dict[str, Any] | None:
-        """Check the values given beside a preset on the defaults (what can be checked without
-        the task); None: nothing to configure until bind()."""
-        self._configure(LSTM_DEFAULTS | self._given)
-        self.setup = self.model = self.initial_gate_biases = None
-        return None
-
-    def _configure(self, settings: dict[str, Any] | None) -> None:
-        """Build the LSTM and the training from the resolved ``settings`` (None: later)."""
-        if settings is None:
-            return
+    def _configure(self, settings: dict[str, Any]) -> None:
+        """Build the LSTM and the training from the resolved ``settings``."""
         n_blocks = integer(settings["n_blocks"], "n_blocks")
         n_cells = integer(settings["n_cells"], "n_cells")
         output = self.space.output if settings["output"] is None else settings["output"]

@@ -212,7 +212,11 @@ def test_training_on_a_stream_draws_every_training_sequence_afresh(training_data
 
 @pytest.mark.parametrize("success", [{"success": "fresh", "success_sequences": 16},
                                      {"success": "online", "success_window": 30, "success_error": 0.2}])
-@pytest.mark.parametrize("name, params", [("bptt", {}), ("lstm", {"n_blocks": 1, "n_cells": 1})])
+@pytest.mark.parametrize("name, params", [
+    ("bptt", {}), ("lstm", {"n_blocks": 1, "n_cells": 1}),
+    ("lstm", {"n_blocks": 1, "n_cells": 1, "update": "step", "optimizer": "sgd", "loss": "sse", "truncated": True,
+              "lr": 0.1}),  # LSTM97's per-step learning
+])
 def test_stream_training_and_own_success_tests_resume_exactly(two_sequence, name, params, success):
     settings = dict(params, check_every=20, training_data="stream", **success)
     whole = search(name, two_sequence, Budget(sequences=700), seed=6, **settings)

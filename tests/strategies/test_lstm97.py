@@ -70,6 +70,37 @@ def test_explicit_parameters_override_the_preset_and_rebuild_equal():
     assert rebuilt.get_params() == params and rebuilt.setup == reber.setup
 
 
+def test_values_given_beside_the_preset_are_judged_with_the_presets_set_up():
+    # LSTM97's 4-block output-gate biases fit Reber's 3 x 2 net only through the preset's
+    # n_blocks = 3; update='step' needs the preset's sgd.  Both are fine beside the preset...
+    _, reber = _bound("embedded_reber", gate_biases={"in": "random", "out": [-1, -2, -4]}, update="step")
+    np.testing.assert_array_equal(reber.model.unpack(reber.ask()[0])["W_out"][:, 0], [-1, -2, -4])
+    # ...but three biases do not fit the adding net's two blocks: refused when the task is known.
+    with pytest.raises(InvalidParameter, match="2 finite numbers") as error:
+        _bound("adding", {"T": 20}, gate_biases={"in": "random", "out": [-1, -2, -4]})
+    assert error.value.name == "gate_biases"
+    # A value that is wrong by itself is refused at once, preset or not.
+    problem = make_problem("adding", task_params={"T": 20}, train_size=4, test_size=4)
+    for params, name in (({"lr": -1.0}, "lr"), ({"gate_biases": {"in": "random"}}, "gate_biases"),
+                         ({"update": "epoch"}, "update")):
+        with pytest.raises(InvalidParameter) as error:
+            evorec.STRATEGIES.create("lstm", problem.architecture, np.random.default_rng(0), preset="lstm97", **params)
+        assert error.value.name == name
+
+
+@pytest.mark.parametrize("params, name", [({}, "optimizer"), ({"optimizer": "sgd"}, "loss"),
+                                          ({"optimizer": "sgd", "loss": "sse"}, "truncated"),
+                                          ({"optimizer": "sgd", "loss": "sse", "truncated": True, "momentum": 0.5},
+                                           "momentum"),
+                                          ({"optimizer": "sgd", "loss": "sse", "truncated": True, "forget_gate": True},
+                                           "forget_gate")])
+def test_per_step_learning_refuses_what_lstm97s_learning_is_not(params, name):
+    problem = make_problem("adding", task_params={"T": 20}, train_size=4, test_size=4)
+    with pytest.raises(InvalidParameter, match="update='step'") as error:
+        evorec.STRATEGIES.create("lstm", problem.architecture, np.random.default_rng(0), update="step", **params)
+    assert error.value.name == name
+
+
 def test_a_task_without_an_lstm97_experiment_is_refused_by_name():
     problem = make_problem("parity", task_params={"lengths": (3, 5)}, train_size=4, test_size=4)
     strategy = evorec.STRATEGIES.create("lstm", problem.architecture, np.random.default_rng(0), preset="lstm97")
