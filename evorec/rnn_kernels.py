@@ -213,6 +213,39 @@ def _gate_sources(r, a_in, a_out, a_forget, b, t, start, n_blocks, output_gate, 
             r[j + k] = _sigmoid(a_forget[b, t, k]) if t >= 0 else 0.0
 
 
+@njit(cache=True, inline="always")
+def _lstm_layout(W_in, W_cell, W_y, x):  # pragma: no cover - compiled
+    """Sizes and the sources' layout: B, n_in, blocks, cells N, n_out, where the cells start in
+    the sources, the outputs' source length ``1 + n_in + N``, the gates' and cells' source
+    length R, and whether the gates are sources too (R longer than the outputs')."""
+    n_in = x.shape[2]
+    cells = 1 + n_in
+    R_y = cells + W_cell.shape[0]
+    R = W_in.shape[1]
+    return x.shape[0], n_in, W_in.shape[0], W_cell.shape[0], W_y.shape[0], cells, R_y, R, R > R_y
+
+
+@njit(cache=True, inline="always")
+def _gate_net_inputs(W_in, W_out, W_forget, r, output_gate, forget_gate, a_in, a_out, a_forget, b,
+                     t):  # pragma: no cover - compiled
+    """The gates' net inputs from the sources ``r``, into ``a_in[b, t]``, ``a_out[b, t]`` and
+    (with a forget gate) ``a_forget[b, t]``; 0 for an absent output gate."""
+    for k in range(W_in.shape[0]):
+        ai = 0.0
+        ao = 0.0
+        af = 0.0
+        for d in range(W_in.shape[1]):
+            ai += W_in[k, d] * r[d]
+            if output_gate:
+                ao += W_out[k, d] * r[d]
+            if forget_gate:
+                af += W_forget[k, d] * r[d]
+        a_in[b, t, k] = ai
+        a_out[b, t, k] = ao
+        if forget_gate:
+            a_forget[b, t, k] = af
+
+
 @njit(cache=True)
 def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget_gate, output_gate, code_g, code_h,
                  code_y, a_in, a_out, a_forget, a_cell, s_all, c_all, z_all, y_all):  # pragma: no cover - compiled
@@ -226,15 +259,7 @@ def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget
     ``n`` belongs to block ``n // n_cells``.  The record arrays (B, T, ·) must be zero beyond
     each sequence's length.
     """
-    B = x.shape[0]
-    n_in = x.shape[2]
-    n_blocks = W_in.shape[0]
-    N = W_cell.shape[0]
-    n_out = W_y.shape[0]
-    cells = 1 + n_in
-    R_y = cells + N
-    R = W_in.shape[1]
-    gate_sources = R > R_y
+    B, n_in, n_blocks, N, n_out, cells, R_y, R, gate_sources = _lstm_layout(W_in, W_cell, W_y, x)
     r = np.empty(R)
     state = np.empty(N)
     for b in range(B):
@@ -244,20 +269,7 @@ def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget
         for t in range(lengths[b]):
             for i in range(n_in):
                 r[1 + i] = x[b, t, i]
-            for k in range(n_blocks):
-                ai = 0.0
-                ao = 0.0
-                af = 0.0
-                for d in range(R):
-                    ai += W_in[k, d] * r[d]
-                    if output_gate:
-                        ao += W_out[k, d] * r[d]
-                    if forget_gate:
-                        af += W_forget[k, d] * r[d]
-                a_in[b, t, k] = ai
-                a_out[b, t, k] = ao
-                if forget_gate:
-                    a_forget[b, t, k] = af
+            _gate_net_inputs(W_in, W_out, W_forget, r, output_gate, forget_gate, a_in, a_out, a_forget, b, t)
             for n in range(N):
                 a = 0.0
                 for d in range(R):
@@ -297,15 +309,7 @@ def lstm_backward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forge
 
     ``error_z`` (B, T, n_out) is the loss's derivative with respect to the output net inputs.
     """
-    B = x.shape[0]
-    n_in = x.shape[2]
-    n_blocks = W_in.shape[0]
-    N = W_cell.shape[0]
-    n_out = W_y.shape[0]
-    cells = 1 + n_in
-    R_y = cells + N
-    R = W_in.shape[1]
-    gate_sources = R > R_y
+    B, n_in, n_blocks, N, n_out, cells, R_y, R, gate_sources = _lstm_layout(W_in, W_cell, W_y, x)
     out_start = R_y - cells + n_blocks  # where the output gates' errors sit in d_back
     forget_start = out_start + (n_blocks if output_gate else 0)
     r = np.empty(R)
@@ -409,15 +413,7 @@ def lstm_online(W_in, W_out, W_cell, W_y, M_in, M_out, M_cell, M_y, x, targets, 
     ``E``.  ``y_all`` (B, T, n_out) receives the outputs as presented; returns each
     sequence's ``E`` (with the weights of the moment).
     """
-    B = x.shape[0]
-    n_in = x.shape[2]
-    n_blocks = W_in.shape[0]
-    N = W_cell.shape[0]
-    n_out = W_y.shape[0]
-    cells = 1 + n_in
-    R_y = cells + N
-    R = W_in.shape[1]
-    gate_sources = R > R_y
+    B, n_in, n_blocks, N, n_out, cells, R_y, R, gate_sources = _lstm_layout(W_in, W_cell, W_y, x)
     r = np.empty(R)  # what the gates and cell inputs read: (1, x_t, c_{t-1}, gates_{t-1})
     v = np.empty(R_y)  # what the outputs read: (1, x_t, c_t)
     state = np.empty(N)
@@ -440,15 +436,7 @@ def lstm_online(W_in, W_out, W_cell, W_y, M_in, M_out, M_cell, M_y, x, targets, 
         for t in range(lengths[b]):
             for i in range(n_in):
                 r[1 + i] = x[b, t, i]
-            for k in range(n_blocks):
-                ai = 0.0
-                ao = 0.0
-                for d in range(R):
-                    ai += W_in[k, d] * r[d]
-                    if output_gate:
-                        ao += W_out[k, d] * r[d]
-                a_in[0, 0, k] = ai
-                a_out[0, 0, k] = ao
+            _gate_net_inputs(W_in, W_out, W_in, r, output_gate, False, a_in, a_out, no_forget, 0, 0)
             for n in range(N):
                 a = 0.0
                 for d in range(R):
