@@ -33,8 +33,13 @@ def _describe(kind: str) -> str:
     lines = [f"{kind}:"]
     for name, summary in registry.describe():
         lines.append(f"  {name:<16} {summary}")
-        for param in parameters(registry.get(name), skip).values():
+        cls = registry.get(name)
+        # A class may say what a None default stands for (the lstm strategy's preset settings).
+        none_means = getattr(cls, "none_means", {})
+        for param in parameters(cls, skip).values():
             default = "" if param.default is inspect.Parameter.empty else f" = {param.default!r}"
+            if param.default is None and param.name in none_means:
+                default += f"  (the preset's; without one: {none_means[param.name]!r})"
             lines.append(f"  {'':<16}   {param.name}{default}")
     return "\n".join(lines)
 

@@ -10,7 +10,7 @@ go through the shared evaluator on the whole training set.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -456,6 +456,9 @@ class LSTMStrategy(BPTT):
     Costs as for ``bptt``: every presented training sequence counts as one sequence and its
     length as the steps; every success test counts the sequences it presents.
     """
+
+    #: What each None default stands for without a preset (``evorec list`` shows it).
+    none_means: ClassVar[dict[str, Any]] = {name: value for name, value in LSTM_DEFAULTS.items() if value is not None}
 
     def __init__(self, space: Architecture, rng: np.random.Generator, preset: str | None = None,
                  n_blocks: int | None = None, n_cells: int | None = None, forget_gate: bool | None = None,

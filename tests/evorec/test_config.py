@@ -313,6 +313,14 @@ def test_validate_console_command_on_the_quickstart_example():
     assert "valid; 30 runs (3 grid cell(s) x 1 strategies x 10 seeds)" in result.stdout
 
 
+def test_list_says_what_the_lstm_presets_none_defaults_stand_for(capsys):
+    assert main(["list", "strategies"]) == 0
+    out = capsys.readouterr().out
+    assert "n_blocks = None  (the preset's; without one: 2)" in out
+    assert "update = None  (the preset's; without one: 'sequence')" in out
+    assert "check_every = 100\n" in out  # not a preset setting: its plain default
+
+
 def test_list_tasks_shows_every_task_with_its_parameters(capsys):
     assert main(["list", "tasks"]) == 0
     out = capsys.readouterr().out
