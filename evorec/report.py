@@ -45,9 +45,19 @@ def _value(value: Any) -> str:
     return json.dumps(value)
 
 
+def _strategy_labels(value: Any) -> str | None:
+    """A swept strategy list as its labels (the rows name each strategy; summary.csv keeps the
+    parameters), or None when ``value`` is not such a list."""
+    if not (isinstance(value, list) and value and all(isinstance(s, dict) and "name" in s for s in value)):
+        return None
+    return "[" + ", ".join(str(s.get("label", s["name"])) for s in value) + "]"
+
+
 def _cell(cell: str) -> str:
     values = json.loads(cell)
-    return ", ".join(f"{k}={_value(v)}" for k, v in values.items()) or "-"
+    shown = [f"{k}={_strategy_labels(v) if k == 'strategies' and _strategy_labels(v) else _value(v)}"
+             for k, v in values.items()]
+    return ", ".join(shown) or "-"
 
 
 def _percent(value: float) -> str:
