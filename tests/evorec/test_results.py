@@ -111,3 +111,13 @@ def test_a_summary_gives_the_success_rates_exact_interval_and_the_training_seque
     assert "training seqs to solve: mean" in with_training[0] and "| 75% (19-99) |" in with_training[2]
     assert "| 2000 | 2000 |" in with_training[2]
     assert "training seqs" not in markdown_table(summarize([_record("r0")])).splitlines()[0]
+
+
+def test_a_swept_strategy_list_shows_as_its_labels_in_the_tables():
+    swept = [{"name": "lstm", "label": "lstm97", "params": {"preset": "lstm97", "check_every": 500}},
+             {"name": "bptt", "params": {"lr": 0.1}}]
+    record = _record(cell={"strategies": swept, "task": {"name": "adding", "params": {"T": 100}}}, strategy="lstm97")
+    [row] = summarize([record])
+    line = markdown_table([row]).splitlines()[2]
+    assert "strategies=[lstm97, bptt], task=adding(T=100)" in line and "check_every" not in line
+    assert json.loads(row["cell"])["strategies"] == swept  # the summary keeps every parameter
