@@ -35,6 +35,8 @@ from typing import Any
 
 import numpy as np
 
+from .results import success_interval
+
 #: Strategies whose cost is naturally counted in sequences presented.
 GRADIENT_STRATEGIES = frozenset({"bptt", "lstm"})
 UNITS = ("evaluations", "sequences")
@@ -278,14 +280,6 @@ def _groups(cells: list[Cell]) -> list[list[Cell]]:
     return out
 
 
-def wilson_interval(solved: int, runs: int) -> tuple[float, float]:
-    """95 % Wilson score interval of a success rate (``scipy.stats.binomtest``)."""
-    from scipy import stats
-
-    interval = stats.binomtest(solved, runs).proportion_ci(confidence_level=0.95, method="wilson")
-    return float(interval.low), float(interval.high)
-
-
 def _cost(run: dict[str, Any], unit: str) -> float:
     return float(run[unit])
 
@@ -463,7 +457,7 @@ def plot_success_vs_T(cells: list[Cell], strategies: list[str], folder: Path, ti
                     if not mine:
                         continue
                     k = sum(bool(r["solved"]) for r in mine)
-                    lo, hi = wilson_interval(k, len(mine))
+                    lo, hi = success_interval(k, len(mine))
                     xs.append(t * 10 ** offset if log else t + offset * (ts.max() - ts.min()))
                     rates.append(100 * k / len(mine))
                     low.append(100 * lo)

@@ -22,7 +22,7 @@ TRAINING = ("training seqs to solve: mean", "median", "95% CI")
 #: Column added when a row has published figures (``--published``).
 PUBLISHED = "published"
 REPORT_FILE = "report.md"
-NOTE = ("The success rate's interval is the 95 % Clopper-Pearson interval. Costs to solve are over solved "
+NOTE = ("The success rate's interval is the 95 % Wilson interval. Costs to solve are over solved "
         "runs: mean, median and a 95 % bootstrap interval of the mean; sequences count every sequence "
         "presented, success tests included, and training sequences (gradient strategies) only those "
         "trained on, as LSTM97 counts. Test error is the mean fraction of wrong test sequences of the "

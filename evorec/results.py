@@ -177,12 +177,13 @@ def mean_interval(values: list[float], confidence: float = 0.95, seed: int = 0) 
 
 
 def success_interval(solved: int, runs: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson (exact) interval of a success rate (scipy); NaN without runs."""
+    """Wilson score interval of a success rate (scipy), as the tables and plots show it; NaN
+    without runs."""
     from scipy import stats
 
     if runs == 0:
         return math.nan, math.nan
-    interval = stats.binomtest(solved, runs).proportion_ci(confidence_level=confidence, method="exact")
+    interval = stats.binomtest(solved, runs).proportion_ci(confidence_level=confidence, method="wilson")
     return float(interval.low), float(interval.high)
 
 
@@ -206,7 +207,7 @@ def summarize(records: list[dict[str, Any]], run_ids: list[str] | None = None) -
     Returns
     -------
     list of dict with the keys of ``SUMMARY_COLUMNS``.  The success rate comes with its 95 %
-    Clopper-Pearson interval.  Costs to solve are over the solved runs only (mean, median,
+    Wilson interval.  Costs to solve are over the solved runs only (mean, median,
     95 % bootstrap interval of the mean); NaN when none solved, and the training sequences NaN
     unless every solved run reports them.
     """
