@@ -447,9 +447,9 @@ class LSTMStrategy(BPTT):
         ``optimizer``; ``"step"``, at every scored time step, LSTM97's online learning
         (:meth:`evorec.rnn.LSTM.train_online`: plain gradient descent on ``"sse"`` with the
         truncated gradient computed forward in time; needs those settings).  The preset
-        takes ``"step"``: the paper's appendix changes the weights at each time step, and the
-        same rate summed over a sequence's steps is a far larger jump (α = 1.0 over 2a's 100
-        steps and 101 outputs saturates the net).
+        takes ``"step"``, our reading of LSTM97's online learning, whose truncated gradient is
+        computed forward in time as an update at every step needs.  The two coincide where
+        only a sequence's last step is scored (LSTM97's experiments 3 to 6).
 
     Notes
     -----
