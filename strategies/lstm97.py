@@ -2,8 +2,9 @@
 
 Hochreiter & Schmidhuber (1997), Section 5, as docs/literature.md ("LSTM97") lists them.
 Every experiment shares: logistic output units, plain gradient descent on half the summed
-squared error with the truncated gradient, the weights changed at every time step (the
-appendix's online learning, ``update: step``), activations reset after each sequence.  Per
+squared error with the truncated gradient, the weights changed at every time step (our
+reading of the paper's online learning, ``update: step``), activations reset after each
+sequence.  Per
 experiment: the net (blocks x cells, which units are biased, what the gates and cells see,
 what the outputs see, g and h), the initial weight range and gate biases, the learning rate,
 the training data and the stopping rule.
@@ -51,7 +52,7 @@ LONG_LAG_2C = {"n_blocks": 2, "n_cells": 1, "gate_biases": "none", "cell_bias": 
 #: Exp. 3: 3 blocks x 1 cell (102 weights), cells and gates biased, the output not; input gates
 #: -1, -3, -5, output gates -2, -4, -6; stop when 256 random test sequences are right (3a, ST1),
 #: fewer than 6 wrong (3b), or right with a mean absolute error below 0.015 to the noise-free
-#: target (3c, alpha = 0.1).  3b's alpha the paper gives with 3a's set-up (1.0).
+#: target (3c, alpha = 0.1).  3b keeps 3a's alpha (1.0; our reading: no rate is listed for 3b).
 TWO_SEQUENCE = {"n_blocks": 3, "n_cells": 1, "gate_biases": {"in": [-1.0, -3.0, -5.0], "out": [-2.0, -4.0, -6.0]},
                 "output_bias": False, "lr": 1.0, "init_range": 0.1, "success": "fresh", "success_sequences": 256}
 TWO_SEQUENCE_VARIANTS = {"3a": {}, "3b": {"success_max_wrong": 5}, "3c": {"lr": 0.1, "success_mae": 0.015}}
@@ -65,7 +66,8 @@ ADDING = ONLINE | {"gate_biases": {"in": [-3.0, -6.0], "out": "random"}, "lr": 0
 #: last 2,000 sequences were wrong (n_seq = 140, the paper's first row).
 MULTIPLICATION = ONLINE | {"gate_biases": "random", "lr": 0.1, "success_max_wrong": 139}
 #: Exp. 6a, temporal order (156 weights): input gates -2, -4, alpha = 0.5, average error below 0.1.
-#: 6b: 3 blocks x 2 cells (308 weights), input gates -2, -4, -6, alpha = 0.1, the same rule.
+#: 6b: 3 blocks x 2 cells (308 weights), input gates -2, -4, -6, alpha = 0.1, the same rule (our
+#: reading: the rule is listed for 6a).
 TEMPORAL_ORDER = {
     "6a": ONLINE | {"gate_biases": {"in": [-2.0, -4.0], "out": "random"}, "lr": 0.5, "success_error": 0.1},
     "6b": ONLINE | {"n_blocks": 3, "gate_biases": {"in": [-2.0, -4.0, -6.0], "out": "random"}, "lr": 0.1,
