@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from evorec.batch import SequenceBatch
-from evorec.checks import boolean
+from evorec.checks import boolean, one_of
 from evorec.network import Architecture
 from evorec.task import Task, balanced_labels, check_positive_count, running_mask
 
@@ -48,6 +48,12 @@ class EmbeddedReber(Task):
 
     Parameters
     ----------
+    targets : {"possible", "next"}, default "possible"
+        What the net is trained towards at each step: ``"possible"``, the set of possible next
+        symbols (multi-hot), the set the success test judges by (our reading); ``"next"``, the
+        symbol that actually comes next (one-hot), another reading of LSTM97's "next-symbol
+        targets".  Either way the success test (the batch's criterion targets) is the
+        possible set.
     distinct : bool, default True
         Draw strings that are all different within one call to :meth:`sample` (our choice;
         LSTM97 uses 256 training and 256 distinct test strings).  Strings are drawn from the
@@ -69,8 +75,9 @@ class EmbeddedReber(Task):
     n_in = 7
     n_out = 7
 
-    def __init__(self, distinct: bool = True) -> None:
+    def __init__(self, distinct: bool = True, targets: str = "possible") -> None:
         self.distinct = boolean(distinct, "distinct")
+        self.targets = one_of(targets, "targets", ("possible", "next"))
 
     def default_architecture(self) -> Architecture:
         """Fully recurrent, all non-input units biased; 4 sigmoid hidden units and 7 sigmoid outputs
@@ -110,7 +117,14 @@ class EmbeddedReber(Task):
         running = running_mask(lengths, steps)
         inputs = np.zeros((n, steps, 7))
         inputs[running] = np.eye(7)[symbol[running]]
-        return SequenceBatch(inputs, possible, running, lengths, labels)
+        if self.targets == "possible":
+            return SequenceBatch(inputs, possible, running, lengths, labels)
+        # The symbol that follows each one fed: the next one fed, and the final E after the last.
+        following = np.concatenate([symbol[:, 1:], np.full((n, 1), -1)], axis=1)
+        following[rows, lengths - 1] = E
+        actual = np.zeros((n, steps, 7))
+        actual[running] = np.eye(7)[following[running]]
+        return SequenceBatch(inputs, actual, running, lengths, labels, criterion_targets=possible)
 
     def _walks(self, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``k`` walks through the Reber graph (distinct ones if ``distinct``).

@@ -208,3 +208,24 @@ def test_bad_distinct(distinct):
 def test_bad_sample_count(n):
     with pytest.raises(ValueError, match=r"\bn\b"):
         evorec.make_task("embedded_reber").sample(n, np.random.default_rng(0))
+
+
+# --------------------------------------------------- training on the actual next symbol
+def test_next_symbol_targets_are_the_symbol_that_follows_and_the_test_stays_the_possible_set():
+    # targets="next" trains towards the symbol that actually comes next (one-hot); the success
+    # test still judges by the set of possible next symbols.  Same draws as the default.
+    possible = evorec.make_task("embedded_reber").sample(300, np.random.default_rng(3))
+    actual = evorec.make_task("embedded_reber", targets="next").sample(300, np.random.default_rng(3))
+    np.testing.assert_array_equal(actual.inputs, possible.inputs)
+    np.testing.assert_array_equal(actual.scored_criterion_targets(), possible.scored_targets()[0])
+    for b in range(len(actual)):
+        fed, _ = decode(possible, b)
+        L = actual.lengths[b]
+        following = fed[1:] + "E"
+        assert "".join(SYMBOLS[i] for i in actual.targets[b, :L].argmax(axis=1)) == following
+        assert np.all(actual.targets[b, :L].sum(axis=1) == 1)
+        # Each actual next symbol is one of the possible ones.
+        assert np.all(possible.targets[b, np.arange(L), actual.targets[b, :L].argmax(axis=1)] == 1)
+    assert np.all(actual.targets[~actual.target_mask] == 0)
+    with pytest.raises(ValueError, match="targets"):
+        evorec.make_task("embedded_reber", targets="set")
