@@ -143,25 +143,32 @@ class BPTT(Strategy):
                  init_range: float = 0.2, training_data: str = "train", success: str = "train",
                  success_sequences: int = 256, success_window: int = 2000, success_error: float | None = None,
                  success_max_wrong: int = 0, success_mae: float | None = None) -> None:
-        super().__init__(space, rng)
-        self.momentum = number_in(momentum, "momentum", 0.0, 1.0, high_open=True)
-        self.batch_size = integer(batch_size, "batch_size")
-        self.check_every = integer(check_every, "check_every")
+        self._start_training(space, rng, momentum, batch_size, check_every, clip)
         self.truncate = optional_integer(truncate, "truncate")
-        self.clip = None if clip is None else positive_number(clip, "clip")
         given = {"optimizer": optimizer, "lr": lr, "loss": loss, "init_range": init_range,
                  "training_data": training_data, "success": success, "success_sequences": success_sequences,
                  "success_window": success_window, "success_error": success_error,
                  "success_max_wrong": success_max_wrong, "success_mae": success_mae}
         for name, value in check_training(given).items():
             setattr(self, name, value)
+        self._start(given)
+
+    def _start_training(self, space: Architecture, rng: np.random.Generator, momentum: float, batch_size: int,
+                        check_every: int, clip: float | None) -> None:
+        """What both gradient strategies hold from the start: the parameters that no preset
+        sets, checked, and empty counts."""
+        Strategy.__init__(self, space, rng)
+        self.momentum = number_in(momentum, "momentum", 0.0, 1.0, high_open=True)
+        self.batch_size = integer(batch_size, "batch_size")
+        self.check_every = integer(check_every, "check_every")
+        self.clip = None if clip is None else positive_number(clip, "clip")
         #: Training sequences presented so far: the count LSTM97 reports (ours, the run's
         #: ``sequences``, adds every success test).
         self.trained_sequences = 0
         self._costs = (0, 0)
         self._problem: Problem | None = None
+        #: The training settings the run uses (the parameters, or an lstm preset resolved).
         self.setup: dict[str, Any] | None = None
-        self._start(given)
 
     def _start(self, settings: Mapping[str, Any]) -> None:
         """Take the training settings the run uses (``setup``) and make what they need: the
@@ -472,12 +479,8 @@ class LSTMStrategy(BPTT):
                  success_sequences: int | None = None, success_window: int | None = None,
                  success_error: float | None = None, success_max_wrong: int | None = None,
                  success_mae: float | None = None, update: str | None = None) -> None:
-        Strategy.__init__(self, space, rng)
+        self._start_training(space, rng, momentum, batch_size, check_every, clip)
         self.preset = None if preset is None else one_of(preset, "preset", PRESETS)
-        self.momentum = number_in(momentum, "momentum", 0.0, 1.0, high_open=True)
-        self.batch_size = integer(batch_size, "batch_size")
-        self.check_every = integer(check_every, "check_every")
-        self.clip = None if clip is None else positive_number(clip, "clip")
         given = {"n_blocks": n_blocks, "n_cells": n_cells, "forget_gate": forget_gate, "gate_biases": gate_biases,
                  "output": output, "output_gate": output_gate, "recurrence": recurrence, "cell_bias": cell_bias,
                  "output_bias": output_bias, "input_to_output": input_to_output, "cell_input": cell_input,
@@ -489,10 +492,6 @@ class LSTMStrategy(BPTT):
         for name, value in given.items():  # stored as given: None stays None (the preset's, or the default)
             setattr(self, name, tuple(value) if isinstance(value, list) else value)
         self._given = {name: value for name, value in given.items() if value is not None}
-        self.trained_sequences = 0
-        self._costs = (0, 0)
-        self._problem = None
-        self.setup = None
         self.model = None
         self.initial_gate_biases = None
         # Every value given is checked now by itself; without a preset everything is known, so
