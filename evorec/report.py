@@ -55,8 +55,10 @@ def _strategy_labels(value: Any) -> str | None:
 
 def _cell(cell: str) -> str:
     values = json.loads(cell)
-    shown = [f"{k}={_strategy_labels(v) if k == 'strategies' and _strategy_labels(v) else _value(v)}"
-             for k, v in values.items()]
+    shown = []
+    for key, value in values.items():
+        labels = _strategy_labels(value) if key == "strategies" else None
+        shown.append(f"{key}={labels or _value(value)}")
     return ", ".join(shown) or "-"
 
 

@@ -61,6 +61,18 @@ def _layout(W_h, W_y, x):  # pragma: no cover - compiled
     return x.shape[0], n_in, H, W_y.shape[0], 1 + n_in, 1 + n_in + H, 1 + n_in + H + W_y.shape[0]
 
 
+@njit(cache=True, inline="always")
+def _output_layer(W_y, source, act_y, b, t, z_all, y_all):  # pragma: no cover - compiled
+    """The outputs' net inputs and activations at step ``t`` of sequence ``b`` from the first
+    ``W_y.shape[1]`` entries of ``source``, into ``z_all`` and ``y_all``."""
+    for o in range(W_y.shape[0]):
+        z = 0.0
+        for d in range(W_y.shape[1]):
+            z += W_y[o, d] * source[d]
+        z_all[b, t, o] = z
+        y_all[b, t, o] = _activate(act_y, z)
+
+
 @njit(cache=True)
 def network_forward(W_h, W_y, x, lengths, act_h, act_y, h_all, y_all, z_all):  # pragma: no cover - compiled
     """Fill ``h_all`` (B, T, H), ``y_all`` and ``z_all`` (B, T, n_out) for every sequence.
@@ -85,12 +97,7 @@ def network_forward(W_h, W_y, x, lengths, act_h, act_y, h_all, y_all, z_all):  #
                 h_all[b, t, j] = _activate(act_h, a)
             for j in range(H):
                 source[hid + j] = h_all[b, t, j]
-            for o in range(n_out):
-                z = 0.0
-                for d in range(D):
-                    z += W_y[o, d] * source[d]
-                z_all[b, t, o] = z
-                y_all[b, t, o] = _activate(act_y, z)
+            _output_layer(W_y, source, act_y, b, t, z_all, y_all)
             for o in range(n_out):
                 source[out + o] = y_all[b, t, o]
 
@@ -287,12 +294,7 @@ def lstm_forward(W_in, W_out, W_forget, W_cell, W_y, x, lengths, n_cells, forget
                 r[cells + n] = c_all[b, t, n]
             if gate_sources:
                 _gate_sources(r, a_in, a_out, a_forget, b, t, R_y, n_blocks, output_gate, forget_gate)
-            for o in range(n_out):
-                z = 0.0
-                for d in range(R_y):
-                    z += W_y[o, d] * r[d]
-                z_all[b, t, o] = z
-                y_all[b, t, o] = _activate(code_y, z)
+            _output_layer(W_y, r, code_y, b, t, z_all, y_all)
 
 
 @njit(cache=True)

@@ -43,25 +43,37 @@ SUCCESS_RULES = ("train", "train_and_test", "fresh", "online")
 SUCCESS_CHUNK = 256
 
 
+def _optional(check: Any) -> Any:
+    """``check`` for a value that may also be None (no bound)."""
+    return lambda value, name: None if value is None else check(value, name)
+
+
+def _window(value: Any, name: str) -> int:
+    array_size(integer(value, name), name, "success_window flags and losses")
+    return int(value)
+
+
+#: Each training or success setting the gradient strategies share, with its check by name.
+TRAINING_CHECKS: dict[str, Any] = {
+    "optimizer": lambda value, name: one_of(value, name, OPTIMISERS),
+    "loss": lambda value, name: one_of(value, name, LOSSES),
+    "lr": positive_number, "init_range": positive_number,
+    "training_data": lambda value, name: one_of(value, name, ("train", "stream")),
+    "success": lambda value, name: one_of(value, name, SUCCESS_RULES),
+    "success_sequences": integer, "success_window": _window,
+    "success_error": _optional(positive_number), "success_mae": _optional(positive_number),
+    "success_max_wrong": lambda value, name: integer(value, name, 0),
+}
+
+
 def check_training(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The training and success settings the gradient strategies share, checked by name."""
+    """The training and success settings the gradient strategies share, each checked by name
+    (those given; all of them for a run's set-up), and the rules between them."""
     s = dict(settings)
-    s["optimizer"] = one_of(s["optimizer"], "optimizer", OPTIMISERS)
-    s["loss"] = one_of(s["loss"], "loss", LOSSES)
-    s["lr"] = positive_number(s["lr"], "lr")
-    s["init_range"] = positive_number(s["init_range"], "init_range")
-    s["training_data"] = one_of(s["training_data"], "training_data", ("train", "stream"))
-    s["success"] = one_of(s["success"], "success", SUCCESS_RULES)
-    s["success_sequences"] = integer(s["success_sequences"], "success_sequences")
-    s["success_window"] = integer(s["success_window"], "success_window")
-    array_size(s["success_window"], "success_window", "success_window flags and losses")
-    if s["success_error"] is not None:
-        s["success_error"] = positive_number(s["success_error"], "success_error")
-    s["success_max_wrong"] = integer(s["success_max_wrong"], "success_max_wrong", 0)
-    if s["success_mae"] is not None:
-        s["success_mae"] = positive_number(s["success_mae"], "success_mae")
-        if s["success"] != "fresh":
-            raise InvalidParameter("success_mae", f"applies to success='fresh' only; success is {s['success']!r}")
+    for name in TRAINING_CHECKS.keys() & s.keys():
+        s[name] = TRAINING_CHECKS[name](s[name], name)
+    if s.get("success_mae") is not None and s.get("success", "fresh") != "fresh":
+        raise InvalidParameter("success_mae", f"applies to success='fresh' only; success is {s['success']!r}")
     return s
 
 
@@ -149,9 +161,9 @@ class BPTT(Strategy):
                  "training_data": training_data, "success": success, "success_sequences": success_sequences,
                  "success_window": success_window, "success_error": success_error,
                  "success_max_wrong": success_max_wrong, "success_mae": success_mae}
-        for name, value in check_training(given).items():
-            setattr(self, name, value)
         self._start(given)
+        for name in given:  # each parameter as checked, under its own name
+            setattr(self, name, self.setup[name])
 
     def _start_training(self, space: Architecture, rng: np.random.Generator, momentum: float, batch_size: int,
                         check_every: int, clip: float | None) -> None:
@@ -333,15 +345,18 @@ LSTM_DEFAULTS: dict[str, Any] = {
 UPDATES = ("sequence", "step")
 
 
+def _finite_numbers(part: Any, count: int | None = None) -> bool:
+    """Whether ``part`` is a list of finite numbers (not bools), ``count`` of them if given."""
+    if not isinstance(part, (list, tuple)) or not part or (count is not None and len(part) != count):
+        return False
+    return all(not isinstance(b, bool) and isinstance(b, (int, float)) and np.isfinite(b) for b in part)
+
+
 def _check_gate_biases_alone(value: Any) -> None:
     """``gate_biases`` as far as it can be checked without the number of blocks."""
-    def numbers(part: Any) -> bool:
-        return isinstance(part, (list, tuple)) and len(part) > 0 and all(
-            not isinstance(b, bool) and isinstance(b, (int, float)) and np.isfinite(b) for b in part)
-
     ok = (value in GATE_BIASES if isinstance(value, str) else
-          set(value) == {"in", "out"} and all(part == "random" or numbers(part) for part in value.values())
-          if isinstance(value, Mapping) else numbers(value))
+          set(value) == {"in", "out"} and all(part == "random" or _finite_numbers(part) for part in value.values())
+          if isinstance(value, Mapping) else _finite_numbers(value))
     if not ok:
         raise InvalidParameter("gate_biases", f"must be one of {', '.join(GATE_BIASES)}, one finite number per "
                                               f"block, or a mapping {{in: ..., out: ...}} of \"random\" or such "
@@ -357,15 +372,9 @@ _ALONE = {
     "recurrence": lambda value, name: one_of(value, name, RECURRENCE),
     "cell_input": lambda value, name: one_of(value, name, tuple(SQUASH)),
     "cell_output": lambda value, name: one_of(value, name, tuple(SQUASH)),
-    "optimizer": lambda value, name: one_of(value, name, OPTIMISERS),
-    "loss": lambda value, name: one_of(value, name, LOSSES),
-    "training_data": lambda value, name: one_of(value, name, ("train", "stream")),
-    "success": lambda value, name: one_of(value, name, SUCCESS_RULES),
     "update": lambda value, name: one_of(value, name, UPDATES),
-    "lr": positive_number, "init_range": positive_number, "success_error": positive_number,
-    "success_mae": positive_number, "success_sequences": integer, "success_window": integer,
-    "success_max_wrong": lambda value, name: integer(value, name, 0),
     "gate_biases": lambda value, name: _check_gate_biases_alone(value),
+    **TRAINING_CHECKS,
 }
 
 
@@ -502,18 +511,18 @@ class LSTMStrategy(BPTT):
             self._configure(LSTM_DEFAULTS | self._given)
 
     def _configure(self, settings: dict[str, Any]) -> None:
-        """Build the LSTM and the training from the resolved ``settings``."""
-        n_blocks = integer(settings["n_blocks"], "n_blocks")
-        n_cells = integer(settings["n_cells"], "n_cells")
+        """Build the LSTM and the training from the resolved ``settings`` (each value given was
+        checked alone; the LSTM checks its own settings, :meth:`_start` the training's)."""
         output = self.space.output if settings["output"] is None else settings["output"]
-        one_of(output, "output", ("linear", "sigmoid", "tanh"))
-        for name in ("forget_gate", "output_gate", "cell_bias", "output_bias", "input_to_output", "truncated"):
-            boolean(settings[name], name)
-        one_of(settings["recurrence"], "recurrence", RECURRENCE)
-        for name in ("cell_input", "cell_output"):
-            one_of(settings[name], name, tuple(SQUASH))
         gate_biases = settings["gate_biases"]
-        input_biases, output_biases = self._initial_gate_biases(gate_biases, n_blocks)
+        self.model = LSTM(self.space.n_in, self.space.n_out, settings["n_blocks"], settings["n_cells"],
+                          forget_gate=settings["forget_gate"],
+                          gate_bias=not (isinstance(gate_biases, str) and gate_biases == "none"), output=output,
+                          cell_input=settings["cell_input"], cell_output=settings["cell_output"],
+                          input_to_output=settings["input_to_output"], cell_bias=settings["cell_bias"],
+                          output_bias=settings["output_bias"], output_gate=settings["output_gate"],
+                          recurrence=settings["recurrence"])
+        input_biases, output_biases = self._initial_gate_biases(gate_biases, self.model.n_blocks)
         if not settings["output_gate"] and isinstance(gate_biases, Mapping) and output_biases is not None:
             raise InvalidParameter("gate_biases", "sets output gate biases ('out'), but output_gate is False")
         if settings["loss"] == "cross_entropy" and output != "sigmoid":
@@ -527,13 +536,6 @@ class LSTMStrategy(BPTT):
             for name, value in (("momentum", self.momentum), ("clip", self.clip)):
                 if value:
                     raise InvalidParameter(name, f"update='step' (LSTM97's learning) takes no {name}")
-        self.model = LSTM(self.space.n_in, self.space.n_out, n_blocks, n_cells,
-                          forget_gate=settings["forget_gate"],
-                          gate_bias=not (isinstance(gate_biases, str) and gate_biases == "none"), output=output,
-                          cell_input=settings["cell_input"], cell_output=settings["cell_output"],
-                          input_to_output=settings["input_to_output"], cell_bias=settings["cell_bias"],
-                          output_bias=settings["output_bias"], output_gate=settings["output_gate"],
-                          recurrence=settings["recurrence"])
         #: The initial (input gate, output gate) biases, each one value per block or None (random).
         self.initial_gate_biases = (input_biases, output_biases if self.model.output_gate else None)
         self._start(settings | {"output": output})
@@ -547,9 +549,7 @@ class LSTMStrategy(BPTT):
         def per_block(part: Any) -> tuple[float, ...] | None:
             if isinstance(part, str) and part == "random":
                 return None
-            ok = isinstance(part, (list, tuple)) and len(part) == n_blocks and all(
-                not isinstance(b, bool) and isinstance(b, (int, float)) and np.isfinite(b) for b in part)
-            if not ok:
+            if not _finite_numbers(part, n_blocks):
                 raise InvalidParameter("gate_biases", allowed)
             return tuple(float(b) for b in part)
 
