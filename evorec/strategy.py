@@ -51,6 +51,9 @@ class Strategy(HasParams):
     model : Model or None
         The model the candidates parameterise; None (the default) for evorec networks of
         ``space``.
+    budget : Budget or None
+        The run's budget, set by :func:`search` before :meth:`bind`, for strategies that plan
+        by it (nevergrad's optimisers); None outside a search.
     """
 
     early_exit: bool = False
@@ -61,6 +64,7 @@ class Strategy(HasParams):
     #: strategy that saves more extends its parent's tuple.
     saved: tuple[str, ...] = ()
     model: Model | None = None
+    budget: Budget | None = None
 
     def __init__(self, space: Architecture, rng: np.random.Generator) -> None:
         if not isinstance(rng, np.random.Generator):
@@ -313,6 +317,7 @@ def search(strategy: str | Strategy, problem: Problem, budget: Budget, seed: int
         raise ValueError(f"this {name} strategy has already run a search; build a new one (a stopped search "
                          f"continues with search(..., resume=result.state))")
     strategy._searched = True
+    strategy.budget = budget
     strategy.bind(problem)
     loop = _Loop()
     if resume is not None:

@@ -12,11 +12,14 @@ SMALL_SETTINGS = {
     "cmaes": {"population_size": 12},
     "bptt": {"check_every": 5},
     "lstm": {"check_every": 5, "n_blocks": 1, "n_cells": 1},
+    "nevergrad": {"population": 8},
+    "pycma": {"popsize": 6},
 }
 
 PROBLEMS = {
     "parity": {"task": "parity", "task_params": {"lengths": (25, 50)}},
     "latch_ii": {"task": "latch", "task_params": {"variant": "II"}},
+    "latch_ii_short": {"task": "latch", "task_params": {"variant": "II", "lengths": (25, 50)}},
 }
 
 

@@ -56,6 +56,7 @@ def test_nan_and_infinite_losses_are_handled(name):
     problem = make_problem(**PROBLEM)
     strategy = STRATEGIES.create(name, problem.architecture, np.random.default_rng(0), **SETTINGS.get(name, {}))
     strategy.worst_loss = problem.worst_loss  # as search() does before the first ask
+    strategy.budget = Budget(**BUDGET)
     strategy.bind(problem)
     for round_ in range(4):
         candidates = strategy.ask()
@@ -120,6 +121,7 @@ def test_a_strategy_told_minus_inf_and_nan_continues_identically_from_its_state(
     def fresh(seed):
         strategy = STRATEGIES.create(name, problem.architecture, np.random.default_rng(seed), **SETTINGS.get(name, {}))
         strategy.worst_loss = problem.worst_loss
+        strategy.budget = Budget(**BUDGET)  # as search() does
         strategy.bind(problem)
         return strategy
 
