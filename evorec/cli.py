@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .config import BACKENDS, DEFAULT_MAX_RUNS, ConfigError, load
+from .config import BACKENDS, DEFAULT_MAX_RUNS, load
 from .registry import FITNESS, STRATEGIES, TASKS, parameters
 from .report import summarise, text_table
+from .results import ResultsStore
 
 KINDS = {"strategies": STRATEGIES, "tasks": TASKS, "fitness": FITNESS}
 EXIT_OK, EXIT_RUNS_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED = 0, 1, 2, 130, 141
@@ -118,8 +119,7 @@ def _report(args: argparse.Namespace) -> int:
     from .report import write_report
 
     folder = Path(args.folder)
-    if not any((folder / name).exists() for name in ("runs.jsonl", "runs.jsonl.gz")):
-        raise ConfigError([f"{folder}: no runs.jsonl here; give the output folder of an experiment"])
+    ResultsStore(folder).require()
     if args.unit is not None and not args.plots:
         raise ValueError("--unit only applies to the plots; add --plots")
     figures = load_published(args.published if args.published is not None else DEFAULT_FILE)

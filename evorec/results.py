@@ -19,6 +19,7 @@ import gzip
 import json
 import math
 import os
+import zlib
 from collections import defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -45,14 +46,44 @@ class ResultsStore:
         self.folder = Path(folder)
         self.path = self.folder / RUNS_FILE
 
+    def _archive(self) -> Path:
+        return self.path.with_name(RUNS_FILE + ".gz")
+
+    def require(self) -> ResultsStore:
+        """This store, when its folder has one (``runs.jsonl`` or ``runs.jsonl.gz``).
+
+        Raises
+        ------
+        ValueError
+            One line, when the folder has neither: the user named another folder than an
+            experiment's output folder.
+        """
+        if not any(_present(path) for path in (self.path, self._archive())):
+            raise ValueError(f"{self.folder}: no runs.jsonl here; give the output folder of an experiment")
+        return self
+
     def _content(self) -> bytes | None:
-        if self.path.exists():
-            return self.path.read_bytes()
-        archive = self.path.with_name(RUNS_FILE + ".gz")
-        return gzip.decompress(archive.read_bytes()) if archive.exists() else None
+        path = self.path
+        try:
+            if path.exists():
+                return path.read_bytes()
+            path = self._archive()
+            return gzip.decompress(path.read_bytes()) if path.exists() else None
+        # A folder, a file without read permission, a damaged or cut-short archive (BadGzipFile
+        # is an OSError, a cut-short one an EOFError): a user's file, so one line, no traceback.
+        except (OSError, EOFError, zlib.error) as error:
+            reason = getattr(error, "strerror", None) or str(error) or type(error).__name__
+            raise ValueError(f"cannot read {path}: {reason}") from None
 
     def read(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """All complete records, and a description of every line that could not be read."""
+        """All complete records, and a description of every line that could not be read.
+
+        Raises
+        ------
+        ValueError
+            One line, when the store is there but cannot be read at all (a damaged archive, a
+            folder named ``runs.jsonl``, no permission).
+        """
         content = self._content()
         if content is None:
             return [], []
@@ -121,6 +152,15 @@ def _parse(content: bytes) -> tuple[list[dict[str, Any]], list[tuple[int, str, b
             last = number == len(lines)  # no newline after it: the write was cut short
             bad.append((number, "truncated last line" if last else "unreadable line", line))
     return records, bad
+
+
+def _present(path: Path) -> bool:
+    """Whether ``path`` exists; a path that cannot even be looked at counts as there, so that
+    reading it says why in one line."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
 
 
 def _write_durably(path: Path, data: bytes) -> None:

@@ -6,6 +6,7 @@ import csv
 import gzip
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -121,3 +122,32 @@ def test_a_swept_strategy_list_shows_as_its_labels_in_the_tables():
     line = markdown_table([row]).splitlines()[2]
     assert "strategies=[lstm97, bptt], task=adding(T=100)" in line and "check_every" not in line
     assert json.loads(row["cell"])["strategies"] == swept  # the summary keeps every parameter
+
+
+def _gnarl_archive() -> bytes:
+    return (RESULTS / "gnarl_ant" / "runs.jsonl.gz").read_bytes()
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda folder: (folder / "runs.jsonl.gz").write_bytes(b"not gzip at all"), "Not a gzipped file"),
+    (lambda folder: (folder / "runs.jsonl.gz").write_bytes(_gnarl_archive()[:200]), "ended before"),
+    (lambda folder: (folder / "runs.jsonl").mkdir(), "Is a directory"),
+], ids=["not-gzip", "cut-short", "a-folder"])
+def test_a_store_that_cannot_be_read_is_one_line_naming_it(damage, reason, tmp_path, capsys):
+    damage(tmp_path)
+    with pytest.raises(ValueError, match=f"^cannot read {re.escape(str(tmp_path))}/runs.jsonl(.gz)?: .*{reason}"):
+        ResultsStore(tmp_path).read()
+    assert main(["report", str(tmp_path)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"evorec: error: cannot read {tmp_path}/runs.jsonl")
+
+
+def test_a_folder_without_a_store_is_named_in_one_line(tmp_path, capsys):
+    (tmp_path / "runs.json").write_text("")  # a near miss is not a store
+    with pytest.raises(ValueError, match="no runs.jsonl here; give the output folder of an experiment$"):
+        ResultsStore(tmp_path).require()
+    assert main(["report", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        f"evorec: error: {tmp_path}: no runs.jsonl here; give the output folder of an experiment"]
+    (tmp_path / "runs.jsonl.gz").write_bytes(_gnarl_archive())
+    assert ResultsStore(tmp_path).require().read()[0]
