@@ -33,6 +33,10 @@ RUNS_FILE = "runs.jsonl"
 CONFIG_FILE = "experiment.yaml"
 #: Fields that hold wall-clock times: they differ between identical runs.
 TIME_FIELDS = ("seconds", "wall_seconds")
+#: The most a ``runs.jsonl.gz`` may expand to.  An archive is a file from others: one that
+#: expands without end (a "gzip bomb") must not exhaust memory.  Run records compress about
+#: tenfold, so the committed archives (a few MB) expand to tens of MB.
+MAX_ARCHIVE_BYTES = 2 ** 30
 
 
 class ResultsStore:
@@ -68,7 +72,14 @@ class ResultsStore:
             if path.exists():
                 return path.read_bytes()
             path = self._archive()
-            return gzip.decompress(path.read_bytes()) if path.exists() else None
+            if not path.exists():
+                return None
+            with gzip.open(path) as archive:
+                content = archive.read(MAX_ARCHIVE_BYTES + 1)   # never more than the limit in memory
+            if len(content) > MAX_ARCHIVE_BYTES:
+                raise ValueError(f"cannot read {path}: it expands beyond {MAX_ARCHIVE_BYTES:,} bytes (unpack it "
+                                 f"yourself if you trust it)")
+            return content
         # A folder, a file without read permission, a damaged or cut-short archive (BadGzipFile
         # is an OSError, a cut-short one an EOFError): a user's file, so one line, no traceback.
         except (OSError, EOFError, zlib.error) as error:

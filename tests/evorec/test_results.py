@@ -142,6 +142,16 @@ def test_a_store_that_cannot_be_read_is_one_line_naming_it(damage, reason, tmp_p
     assert line.startswith(f"evorec: error: cannot read {tmp_path}/runs.jsonl")
 
 
+def test_an_archive_that_expands_beyond_the_limit_is_refused_without_unpacking_it(tmp_path, monkeypatch):
+    import evorec.results
+    monkeypatch.setattr(evorec.results, "MAX_ARCHIVE_BYTES", 10_000)
+    (tmp_path / "runs.jsonl.gz").write_bytes(gzip.compress(b"{}\n" * 5_000))   # 15,000 bytes unpacked
+    with pytest.raises(ValueError, match="runs.jsonl.gz: it expands beyond 10,000 bytes"):
+        ResultsStore(tmp_path).read()
+    (tmp_path / "runs.jsonl.gz").write_bytes(gzip.compress(b"{}\n" * 3_000))    # 9,000: within
+    ResultsStore(tmp_path).read()
+
+
 def test_a_folder_without_a_store_is_named_in_one_line(tmp_path, capsys):
     (tmp_path / "runs.json").write_text("")  # a near miss is not a store
     with pytest.raises(ValueError, match="no runs.jsonl here; give the output folder of an experiment$"):
