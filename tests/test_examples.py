@@ -39,6 +39,11 @@ def deap_fitness() -> ModuleType:
     return load("deap_fitness")
 
 
+@pytest.fixture(scope="module")
+def pycma_fitness() -> ModuleType:
+    return load("pycma_fitness")
+
+
 def global_random_state() -> bytes:
     # Reading numpy's global state is the point here (ruff's NPY002 is about drawing from it).
     return pickle.dumps((random.getstate(), np.random.get_state()))  # noqa: NPY002
@@ -100,9 +105,37 @@ def test_deap_operators_follow_deaps_rules(deap_fitness):
     assert np.all(deap_fitness.gaussian(parents, rng, sigma=1.0, indpb=1.0) != parents)
 
 
+# ----------------------------------------------------------------------------------- pycma
+# Seed 12 crept along a plateau for the whole budget without the example's tolfun settings.
+@pytest.mark.parametrize("seed", [0, 12])
+def test_pycma_example_solves_the_latch_with_restarts_and_writes_no_files(pycma_fitness, seed, tmp_path,
+                                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = pycma_fitness.main(seed=seed)
+    assert list(tmp_path.iterdir()) == []  # no outcmaes/ folder
+    assert result.solved and result.restarts >= 1 and result.evaluations <= 3000
+    assert_reports_the_evaluators_loss(result)
+    assert result.history[-1] < result.history[0]
+    assert result.loss == min(result.history)
+
+
+def test_pycma_example_is_reproducible_without_global_random_state(pycma_fitness):
+    a, b = run_twice_leaving_global_state_alone(pycma_fitness.main, seed=3)
+    np.testing.assert_array_equal(a.best, b.best)
+    assert (a.history, a.evaluations, a.restarts) == (b.history, b.evaluations, b.restarts)
+    assert a.history != pycma_fitness.main(seed=4).history
+
+
+def test_pycma_example_keeps_to_its_budget(pycma_fitness):
+    result = pycma_fitness.main(seed=0, evaluations=400)  # solves after 1120
+    assert not result.solved and 400 - 7 < result.evaluations <= 400  # generations of 7 (no restart yet)
+    assert_reports_the_evaluators_loss(result)
+
+
 # ---------------------------------------------------------------------------------- scripts
 @pytest.mark.parametrize("script, args", [
     ("deap_fitness.py", ["--generations", "1"]),
+    ("pycma_fitness.py", ["--evaluations", "50"]),
 ])
 def test_examples_run_as_scripts(script, args, tmp_path):
     done = subprocess.run([sys.executable, str(EXAMPLES / script), "--seed", "1", *args], cwd=tmp_path,
