@@ -44,6 +44,11 @@ def pycma_fitness() -> ModuleType:
     return load("pycma_fitness")
 
 
+@pytest.fixture(scope="module")
+def nevergrad_fitness() -> ModuleType:
+    return load("nevergrad_fitness")
+
+
 def global_random_state() -> bytes:
     # Reading numpy's global state is the point here (ruff's NPY002 is about drawing from it).
     return pickle.dumps((random.getstate(), np.random.get_state()))  # noqa: NPY002
@@ -132,10 +137,27 @@ def test_pycma_example_keeps_to_its_budget(pycma_fitness):
     assert_reports_the_evaluators_loss(result)
 
 
+# ------------------------------------------------------------------------------- nevergrad
+def test_nevergrad_example_solves_the_latch_with_problem_loss(nevergrad_fitness):
+    result = nevergrad_fitness.main()
+    assert result.solved and result.evaluations == 300
+    assert_reports_the_evaluators_loss(result)
+    assert result.loss < result.initial_loss
+    assert np.all(np.abs(result.best) <= nevergrad_fitness.BOUND)
+
+
+def test_nevergrad_example_is_reproducible_without_global_random_state(nevergrad_fitness):
+    a, b = run_twice_leaving_global_state_alone(nevergrad_fitness.main, seed=3, budget=60)
+    np.testing.assert_array_equal(a.best, b.best)
+    assert (a.loss, a.initial_loss) == (b.loss, b.initial_loss)
+    assert not np.array_equal(a.best, nevergrad_fitness.main(seed=4, budget=60).best)
+
+
 # ---------------------------------------------------------------------------------- scripts
 @pytest.mark.parametrize("script, args", [
     ("deap_fitness.py", ["--generations", "1"]),
     ("pycma_fitness.py", ["--evaluations", "50"]),
+    ("nevergrad_fitness.py", ["--budget", "20"]),
 ])
 def test_examples_run_as_scripts(script, args, tmp_path):
     done = subprocess.run([sys.executable, str(EXAMPLES / script), "--seed", "1", *args], cwd=tmp_path,
