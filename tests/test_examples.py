@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+README = EXAMPLES.parent / "README.md"
 
 
 def load(name: str) -> ModuleType:
@@ -151,6 +152,27 @@ def test_nevergrad_example_is_reproducible_without_global_random_state(nevergrad
     np.testing.assert_array_equal(a.best, b.best)
     assert (a.loss, a.initial_loss) == (b.loss, b.initial_loss)
     assert not np.array_equal(a.best, nevergrad_fitness.main(seed=4, budget=60).best)
+
+
+# ---------------------------------------------------------------------------------- README
+def readme_python(section: str) -> str:
+    """The first python block of README.md's section ``## <section>``."""
+    text = README.read_text()
+    start = text.index(f"\n## {section}\n")
+    body = text[start:text.index("\n## ", start + 1)]
+    return body.split("```python\n", 1)[1].split("\n```", 1)[0]
+
+
+def test_readme_fitness_library_snippet_runs_as_shown(deap_fitness):
+    namespace: dict[str, Any] = {}
+    before = global_random_state()
+    exec(compile(readme_python("evorec as a fitness library"), "README.md", "exec"), namespace)
+    assert global_random_state() == before
+    problem, best = namespace["problem"], namespace["best"]
+    assert namespace["evaluation"].solved.any() and problem.loss(best) == namespace["es"].result.fbest
+    population = [deap_fitness.Individual(row) for row in np.random.default_rng(0).uniform(-1, 1, (4, 3))]
+    evaluation = namespace["evaluate_population"](population)
+    assert [individual.fitness.values[0] for individual in population] == evaluation.loss.tolist()
 
 
 # ---------------------------------------------------------------------------------- scripts
