@@ -79,6 +79,52 @@ class Problem:
             raise ValueError(f"data must be 'train' or 'test'; got {data!r}")
         return self.evaluate_batch(candidates, getattr(self, data), early_exit, model)
 
+    def loss(self, theta: np.ndarray, data: str = "train") -> float:
+        """The loss of one network, for code that scores one candidate at a time.
+
+        A convenience over :meth:`evaluate` (the same evaluator, fitness and non-finite
+        handling), so that an optimiser of another library can take evorec's problems as plain
+        objective functions. Scoring a whole population with one :meth:`evaluate` call is much
+        faster where the optimiser allows it: the evaluator runs the networks side by side.
+
+        Parameters
+        ----------
+        theta : array_like, shape (n_params,)
+            The network's free parameters, in :attr:`architecture`'s order
+            (``problem.architecture.n_params`` values; see :meth:`Architecture.pack`).
+        data : {"train", "test"}, default "train"
+            The set to score the network on.
+
+        Returns
+        -------
+        float
+            The fitness of the network on that set (lower is better, 0 perfect).  Networks
+            with non-finite outputs get the fitness's worst value, as in :meth:`evaluate`.
+
+        Raises
+        ------
+        ValueError
+            If ``theta`` is not a vector of ``n_params`` values, or ``data`` is neither set.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import evorec
+        >>> problem = evorec.make_problem("latch", task_params={"variant": "II", "lengths": (5, 10)})
+        >>> problem.architecture.n_params  # the bias, input and self weights of one tanh unit
+        3
+        >>> problem.loss(np.zeros(3))  # output 0 against targets +-1: mean squared error 1
+        1.0
+        """
+        n_params = self.architecture.n_params
+        values = np.asarray(theta, dtype=float)
+        # One vector only: given a 2-D array of several rows, returning the first row's loss
+        # would hide a mix-up of one network with a population (evaluate is for those).
+        if values.shape != (n_params,):
+            raise ValueError(f"theta must have problem.architecture.n_params = {n_params} values; "
+                             f"got an array of shape {values.shape}")
+        return float(self.evaluate(values[None, :], data=data).loss[0])
+
     def evaluate_batch(self, candidates: np.ndarray | Population, batch: SequenceBatch, early_exit: bool = False,
                        model: Model | None = None) -> Evaluation:
         """Score candidates on another batch of the task (a fresh test set, say), with the

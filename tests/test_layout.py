@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCT = ("evorec", "strategies", "tasks", "benchmarks", "docs")
+PRODUCT = ("evorec", "strategies", "tasks", "benchmarks", "docs", "examples")
 
 
 def private(name: str) -> bool:
