@@ -50,7 +50,8 @@ class RTRL(BPTT):
     lr : float, default 0.3
         Learning rate, the paper's α (our value, from a short sweep of 0.03, 0.1, 0.3 and 1 over
         seeds 0..3, 5,000 sequences, per-step SGD on ``"sse"``: on tomita's defaults 0.3 and 1
-        solved every seed and 0.1 none; at 1 latch II (lengths 25..50) stopped learning).
+        solved every seed and 0.1 none; at 1 no seed of latch II (lengths 25..50) bettered its
+        initial loss).
     momentum : float, default 0.0
         For ``"sgd"`` only (the paper has none).
     batch_size : int, default 1
