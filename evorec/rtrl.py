@@ -31,6 +31,7 @@ import numpy as np
 from numba import njit
 
 from evorec.batch import SequenceBatch
+from evorec.checks import positive_number
 from evorec.network import Architecture
 from evorec.rnn import SGD, Adam, check_loss
 from evorec.rnn_kernels import ACTIVATION_CODES, activate, derivative
@@ -298,6 +299,7 @@ def train_online(architecture: Architecture, theta: np.ndarray, batch: SequenceB
     outputs : ndarray, shape (B, T, n_out)
         The outputs as presented (0 beyond a sequence's length).
     """
+    limit = 0.0 if clip is None else positive_number(clip, "clip")  # 0: no clipping, in the kernel
     k = _prepare(architecture, theta, batch, loss)
     n = k["theta"].size
     if isinstance(update_rule, Adam):
@@ -306,13 +308,12 @@ def train_online(architecture: Architecture, theta: np.ndarray, batch: SequenceB
         second = np.zeros(n) if state["v"] is None else np.array(state["v"], dtype=float)
         count = np.array([int(state["t"])], dtype=np.int64)
         _run(k, True, 1, update_rule.lr, 0.0, update_rule.beta1, update_rule.beta2, update_rule.eps,
-             0.0 if clip is None else float(clip), first, second, count)
+             limit, first, second, count)
         update_rule.state = {"t": int(count[0]), "m": first, "v": second}
     elif isinstance(update_rule, SGD):
         velocity = update_rule.state["velocity"]
         first = np.zeros(n) if velocity is None else np.array(velocity, dtype=float)
-        _run(k, True, 0, update_rule.lr, update_rule.momentum, clip=0.0 if clip is None else float(clip),
-             first=first)
+        _run(k, True, 0, update_rule.lr, update_rule.momentum, clip=limit, first=first)
         update_rule.state = {"velocity": first}
     else:
         raise TypeError(f"update_rule must be evorec.rnn.SGD or Adam; got {type(update_rule).__name__}")

@@ -87,6 +87,8 @@ def test_rtrl_refuses_what_bptt_refuses():
         rtrl.loss_and_grad(dataclasses.replace(arch, update="synchronous"), theta, batch)
     with pytest.raises(TypeError, match="update_rule"):
         rtrl.train_online(arch, theta, batch, update_rule=None)
+    with pytest.raises(ValueError, match="clip"):
+        rtrl.train_online(arch, theta, batch, SGD(0.1), clip=0)
 
 
 # ------------------------------------------------------------------------ online learning
