@@ -38,7 +38,7 @@ import numpy as np
 from .results import success_interval
 
 #: Strategies whose cost is naturally counted in sequences presented.
-GRADIENT_STRATEGIES = frozenset({"bptt", "lstm"})
+GRADIENT_STRATEGIES = frozenset({"bptt", "lstm", "rtrl"})
 UNITS = ("evaluations", "sequences")
 MAX_PANELS = 6
 PANEL_WIDTH = 4.8

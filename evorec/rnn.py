@@ -72,7 +72,9 @@ def activation_derivative(name: str, f: np.ndarray) -> np.ndarray:
     return np.ones_like(f)
 
 
-def _check_loss(loss: str, output: str) -> None:
+def check_loss(loss: str, output: str) -> None:
+    """Refuse, naming ``loss``, a loss that is not one of :data:`LOSSES` or that the output
+    activation cannot take (cross-entropy needs sigmoid outputs)."""
     one_of(loss, "loss", LOSSES)
     if loss == "cross_entropy" and output != "sigmoid":
         raise InvalidParameter("loss", f"'cross_entropy' needs sigmoid outputs; the output activation is {output!r}")
@@ -174,7 +176,7 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
     outputs : ndarray, shape (B, T, n_out)
         Only with ``with_outputs``.
     """
-    _check_loss(loss, architecture.output)
+    check_loss(loss, architecture.output)
     optional_integer(truncate, "truncate", 1)
     if batch.n_in != architecture.n_in or batch.n_out != architecture.n_out:
         raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the architecture "
@@ -485,7 +487,7 @@ class LSTM:
         loss : float
         grad : ndarray, shape (n_params,)
         """
-        _check_loss(loss, self.output)
+        check_loss(loss, self.output)
         if batch.n_in != self.n_in or batch.n_out != self.n_out:
             raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the LSTM "
                              f"{self.n_in} and {self.n_out}")

@@ -23,7 +23,9 @@ ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "linear": 2}
 
 
 @njit(cache=True, inline="always")
-def _activate(code: int, a: float) -> float:
+def activate(code: int, a: float) -> float:
+    """The activation of code ``code`` (:data:`ACTIVATION_CODES`) at net input ``a``; public, as
+    :mod:`evorec.rtrl`'s kernel runs the same units."""
     if code == 0:
         return np.tanh(a)
     if code == 1:
@@ -33,7 +35,7 @@ def _activate(code: int, a: float) -> float:
 
 
 @njit(cache=True, inline="always")
-def _derivative(code: int, f: float) -> float:
+def derivative(code: int, f: float) -> float:
     """The activation's derivative, written in terms of its value ``f``."""
     if code == 0:
         return 1.0 - f * f
@@ -70,7 +72,7 @@ def _output_layer(W_y, source, act_y, b, t, z_all, y_all):  # pragma: no cover -
         for d in range(W_y.shape[1]):
             z += W_y[o, d] * source[d]
         z_all[b, t, o] = z
-        y_all[b, t, o] = _activate(act_y, z)
+        y_all[b, t, o] = activate(act_y, z)
 
 
 @njit(cache=True)
@@ -94,7 +96,7 @@ def network_forward(W_h, W_y, x, lengths, act_h, act_y, h_all, y_all, z_all):  #
                 a = 0.0
                 for d in range(D):
                     a += W_h[j, d] * source[d]
-                h_all[b, t, j] = _activate(act_h, a)
+                h_all[b, t, j] = activate(act_h, a)
             for j in range(H):
                 source[hid + j] = h_all[b, t, j]
             _output_layer(W_y, source, act_y, b, t, z_all, y_all)
@@ -139,7 +141,7 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
                 v[hid + j] = h_all[b, t, j]
             # Output units: the carried error goes through f_y'; the new error is dL/dz already.
             for o in range(n_out):
-                slope = _derivative(act_y, y_all[b, t, o])
+                slope = derivative(act_y, y_all[b, t, o])
                 total = 0.0
                 for k in range(K):
                     dz[k, o] = carry_y[k, o] * slope
@@ -150,7 +152,7 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
                     dW_y[o, d] += total * v[d]
             _rows_times(dz, W_y, dv)
             for j in range(H):
-                slope = _derivative(act_h, h_all[b, t, j])
+                slope = derivative(act_h, h_all[b, t, j])
                 total = 0.0
                 for k in range(K):
                     dh[k, j] = (carry_h[k, j] + dv[k, hid + j]) * slope
@@ -187,7 +189,7 @@ def _squash(code: int, a: float) -> float:
         return 4.0 * _sigmoid(a) - 2.0
     if code == 4:
         return 2.0 * _sigmoid(a) - 1.0
-    return _activate(code, a)
+    return activate(code, a)
 
 
 @njit(cache=True, inline="always")
@@ -463,12 +465,12 @@ def lstm_online(W_in, W_out, W_cell, W_y, M_in, M_out, M_cell, M_y, x, targets, 
                 z = 0.0
                 for d in range(R_y):
                     z += W_y[o, d] * v[d]
-                y = _activate(code_y, z)
+                y = activate(code_y, z)
                 y_all[b, t, o] = y
                 if scored:
                     diff = targets[b, t, o] - y
                     losses[b] += 0.5 * diff * diff
-                    delta_y[o] = _derivative(code_y, y) * diff
+                    delta_y[o] = derivative(code_y, y) * diff
             if scored:
                 # Every error signal first, from this step's weights; then every change.
                 for k in range(n_blocks):

@@ -130,6 +130,7 @@ def test_costs_are_in_sequences_when_a_gradient_strategy_took_part():
     assert default_unit([guessing]) == "evaluations"
     assert default_unit([guessing, {"strategy_name": "lstm"}]) == "sequences"
     assert default_unit([guessing, {"strategy_name": "bptt"}]) == "sequences"
+    assert default_unit([guessing, {"strategy_name": "rtrl"}]) == "sequences"
 
 
 def test_report_unit_follows_the_strategies_unless_forced(tmp_path):
