@@ -105,6 +105,13 @@ class CompiledNetwork:
         Apply ``tanh`` to the hidden / output group's products (False: linear units).
     synchronous : bool, default False
         Outputs from the previous step's hidden state (``Architecture.update``).
+    alpha : ndarray, shape (p, n_hidden), optional
+        ``1 / tau`` of leaky hidden units (``Architecture.time_constants``): the stored state
+        becomes ``(1 - alpha) u_{t-1} + alpha tanh(...)``; the leak is an affine mix, so it
+        commutes with the map from stored values to activations.  None: today's units.
+    delays : int, default 1
+        Steps of outputs in the source vector (``Architecture.delays``): the rows after the
+        outputs hold ``u_y`` of steps ``t-2 .. t-delays`` and are shifted once per step.
     """
 
     W_h: np.ndarray
@@ -115,6 +122,8 @@ class CompiledNetwork:
     squash_h: bool
     squash_y: bool
     synchronous: bool = False
+    alpha: np.ndarray | None = None
+    delays: int = 1
 
 
 def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +133,8 @@ def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ones(n), np.zeros(n)
 
 
-def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> CompiledNetwork:
+def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
+                    tau: np.ndarray | None = None) -> CompiledNetwork:
     """Rewrite networks' weights for the tanh-space step.
 
     Parameters
@@ -133,6 +143,8 @@ def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> Com
         Sizes, activations and update order of the networks.
     W_h, W_y : ndarray, shapes (p, n_hidden, D) and (p, n_out, D)
         Real weights, as in :class:`evorec.Population` (any leading shape works).
+    tau : ndarray, shape (p, n_hidden), optional
+        Time constants (:attr:`evorec.Population.tau`); required for a leaky architecture.
 
     Returns
     -------
@@ -142,8 +154,9 @@ def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> Com
     n_lead = 1 + arch.n_in
     scale_h, shift_h = _affine(arch.hidden, arch.n_hidden)
     scale_y, shift_y = _affine(arch.output, arch.n_out)
-    scale = np.concatenate([np.ones(n_lead), scale_h, scale_y])
-    shift = np.concatenate([np.zeros(n_lead), shift_h, shift_y])
+    # The delay line's taps hold earlier outputs, stored (and mapped back) as the outputs are.
+    scale = np.concatenate([np.ones(n_lead), scale_h, np.tile(scale_y, arch.delays)])
+    shift = np.concatenate([np.zeros(n_lead), shift_h, np.tile(shift_y, arch.delays)])
 
     def effective(W: np.ndarray, activation: str) -> np.ndarray:
         eff = W * scale
@@ -151,10 +164,16 @@ def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> Com
         # A sigmoid target computes tanh(z / 2).
         return eff * 0.5 if activation == "sigmoid" else eff
 
-    initial = np.concatenate([[1.0], np.zeros(arch.n_in), -shift_h / scale_h, -shift_y / scale_y])
+    initial = np.concatenate([[1.0], np.zeros(arch.n_in), -shift_h / scale_h,
+                              np.tile(-shift_y / scale_y, arch.delays)])
+    alpha = None
+    if arch.leaky:
+        if tau is None:
+            raise ValueError("a leaky architecture (time_constants) needs the networks' tau")
+        alpha = 1.0 / np.asarray(tau, dtype=float)
     return CompiledNetwork(effective(W_h, arch.hidden), effective(W_y, arch.output), initial,
                      scale_y, shift_y, arch.hidden != "linear", arch.output != "linear",
-                     arch.update == "synchronous")
+                     arch.update == "synchronous", alpha, arch.delays)
 
 
 @dataclass(frozen=True)
@@ -218,7 +237,16 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
     synchronous = net.synchronous
     p, H, n_out, D = W_h.shape[0], W_h.shape[1], W_y.shape[1], W_y.shape[2]
     n_in = block.inputs.shape[1]
-    x_rows, h_rows, y_rows = slice(1, 1 + n_in), slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, D)
+    y_end = 1 + n_in + H + n_out
+    x_rows, h_rows, y_rows = slice(1, 1 + n_in), slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, y_end)
+    # NARX delay line: the taps y_{t-2}..y_{t-d} follow the outputs, so one (overlapping) copy of
+    # rows [y, taps[:-1]] onto [taps] shifts the whole line by a step.
+    tapped = net.delays > 1
+    # Leaky units: per (unit, network) factors, broadcast over the sequences.
+    leaky = net.alpha is not None
+    if leaky:
+        alpha = np.ascontiguousarray(net.alpha.T)[:, :, None]
+        beta = 1.0 - alpha
     # Unit-major layout (unit, network, sequence): each unit group's activations form one
     # contiguous slab, so tanh reads and writes contiguous memory (20 % faster for one hidden
     # unit than network-major), while matmul sees the (network, unit, sequence) view it needs.
@@ -232,6 +260,8 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
             width = block.n_running[t]
             s_all = state[:, :, :width].transpose(1, 0, 2)
             s_x, s_h, s_y = (state[rows, :, :width] for rows in (x_rows, h_rows, y_rows))
+            if tapped:
+                s_taps, s_line = state[y_end:, :, :width], state[1 + n_in + H:D - n_out, :, :width]
             p_h, p_y = pre_h[:, :, :width], pre_y[:, :, :width]
             p_h_view, p_y_view = p_h.transpose(1, 0, 2), p_y.transpose(1, 0, 2)
         s_x[...] = block.inputs[t, :, None, :width]
@@ -239,12 +269,20 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
             np.matmul(W_y, s_all, out=p_y_view)
         if H:
             np.matmul(W_h, s_all, out=p_h_view)
-            if net.squash_h:
+            if leaky:  # u_t = (1 - alpha) u_{t-1} + alpha f; exactly f where alpha = 1
+                if net.squash_h:
+                    np.tanh(p_h, out=p_h)
+                p_h *= alpha
+                s_h *= beta
+                s_h += p_h
+            elif net.squash_h:
                 np.tanh(p_h, out=s_h)
             else:
                 s_h[...] = p_h
         if not synchronous:
             np.matmul(W_y, s_all, out=p_y_view)
+        if tapped:  # after every product of step t has read y_{t-1} .. y_{t-d}
+            s_taps[...] = s_line
         if net.squash_y:
             np.tanh(p_y, out=s_y)
         else:
@@ -260,6 +298,9 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
             if not alive.size:
                 return
             state, W_h, W_y = state[:, keep], W_h[keep], W_y[keep]
+            if leaky:
+                alpha = alpha[:, keep]
+                beta = 1.0 - alpha
             pre_h, pre_y = np.empty((H, alive.size, block.size)), np.empty((n_out, alive.size, block.size))
             width = -1
 
@@ -352,7 +393,7 @@ def _run_chunk(part: Population, shared: _Shared) -> tuple[np.ndarray, ...]:
     # Overflow and NaN are expected (they score as fitness.worst).  numpy's error state is
     # per thread, so it is set here, in the thread that runs the chunk, not by the caller.
     with np.errstate(all="ignore"):
-        net = compile_network(part.architecture, part.W_h, part.W_y)
+        net = compile_network(part.architecture, part.W_h, part.W_y, part.tau)
         out = _ChunkOutputs.empty(len(part), shared.entry_seq.size, part.architecture.n_out,
                                   shared.criterion if shared.early_exit else None, shared.judged)
         for block in shared.blocks:
@@ -463,7 +504,8 @@ def _select(net: CompiledNetwork, rows: np.ndarray) -> CompiledNetwork:
     if rows.size == net.W_h.shape[0]:
         return net
     return CompiledNetwork(net.W_h[rows], net.W_y[rows], net.initial, net.out_scale, net.out_shift,
-                     net.squash_h, net.squash_y, net.synchronous)
+                     net.squash_h, net.squash_y, net.synchronous,
+                     None if net.alpha is None else net.alpha[rows], net.delays)
 
 
 def judge_entries(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, judged: np.ndarray,
@@ -539,7 +581,7 @@ def forward(population: Population, inputs: np.ndarray, lengths: np.ndarray | No
     # Every step is scored, so the store of a chunk without early exit is the whole history.
     history = _ChunkOutputs.empty(len(population), entry_seq.size, arch.n_out)
     with np.errstate(all="ignore"):
-        _simulate(compile_network(arch, population.W_h, population.W_y), block,
+        _simulate(compile_network(arch, population.W_h, population.W_y, population.tau), block,
                   np.arange(len(population)), history.record)
     result = np.full((len(population), B, T, arch.n_out), np.nan)
     result[:, entry_seq, entry_step] = history.store

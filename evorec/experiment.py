@@ -26,7 +26,7 @@ from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from .codec import encode
-from .config import PRESETS, ConfigError, Experiment, RunSpec, params_from_yaml
+from .config import ConfigError, Experiment, RunSpec, build_architecture, params_from_yaml
 from .folderlock import LOCK_FILE, FolderLock
 from .problem import make_problem
 from .registry import STRATEGIES, make_fitness
@@ -87,8 +87,7 @@ def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
             data_seq, search_seq = np.random.SeedSequence(list(spec.entropy)).spawn(2)
             architecture = None
             if spec.architecture is not None:
-                arch = dict(spec.architecture)
-                architecture = PRESETS[arch.pop("preset")](**arch)
+                architecture = build_architecture(dict(spec.architecture))
             fitness = None
             if spec.fitness is not None:
                 fitness = make_fitness(spec.fitness["name"], **params_from_yaml(spec.fitness.get("params", {})))

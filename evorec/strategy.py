@@ -172,7 +172,8 @@ def clean_losses(losses: np.ndarray) -> np.ndarray:
 def candidates_state(candidates: np.ndarray | Population | None) -> np.ndarray | dict[str, np.ndarray] | None:
     """Flat parameter vectors as they are, a Population as its four arrays (for a strategy's state)."""
     if isinstance(candidates, Population):
-        return {name: getattr(candidates, name) for name in ("W_h", "W_y", "mask_h", "mask_y")}
+        names = ("W_h", "W_y", "mask_h", "mask_y") + (() if candidates.tau is None else ("tau",))
+        return {name: getattr(candidates, name) for name in names}
     return candidates
 
 
@@ -180,7 +181,7 @@ def candidates_from_state(data: np.ndarray | dict[str, np.ndarray] | None,
                           space: Architecture) -> np.ndarray | Population | None:
     """The candidates of :func:`candidates_state`; a Population gets the architecture ``space``."""
     if isinstance(data, dict):
-        return Population(space, data["W_h"], data["W_y"], data["mask_h"], data["mask_y"])
+        return Population(space, data["W_h"], data["W_y"], data["mask_h"], data["mask_y"], data.get("tau"))
     return data
 
 
