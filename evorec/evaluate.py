@@ -112,6 +112,8 @@ class CompiledNetwork:
     delays : int, default 1
         Steps of outputs in the source vector (``Architecture.delays``): the rows after the
         outputs hold ``u_y`` of steps ``t-2 .. t-delays`` and are shifted once per step.
+        ``W_y`` has only the columns before the delay line when no output unit reads it
+        (:meth:`evorec.Architecture.narx`), so the outputs' product does not grow with it.
     """
 
     W_h: np.ndarray
@@ -166,12 +168,16 @@ def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
 
     initial = np.concatenate([[1.0], np.zeros(arch.n_in), -shift_h / scale_h,
                               np.tile(-shift_y / scale_y, arch.delays)])
+    W_y_eff = effective(W_y, arch.output)
+    taps = slice(arch.source_slices()["delayed"].start, None)
+    if arch.delays > 1 and not np.any(W_y_eff[..., taps]):
+        W_y_eff = np.ascontiguousarray(W_y_eff[..., :taps.start])
     alpha = None
     if arch.leaky:
         if tau is None:
             raise ValueError("a leaky architecture (time_constants) needs the networks' tau")
         alpha = 1.0 / np.asarray(tau, dtype=float)
-    return CompiledNetwork(effective(W_h, arch.hidden), effective(W_y, arch.output), initial,
+    return CompiledNetwork(effective(W_h, arch.hidden), W_y_eff, initial,
                      scale_y, shift_y, arch.hidden != "linear", arch.output != "linear",
                      arch.update == "synchronous", alpha, arch.delays)
 
@@ -235,13 +241,16 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
     """
     W_h, W_y = net.W_h, net.W_y
     synchronous = net.synchronous
-    p, H, n_out, D = W_h.shape[0], W_h.shape[1], W_y.shape[1], W_y.shape[2]
+    p, H, n_out, D = W_h.shape[0], W_h.shape[1], W_y.shape[1], net.initial.size
+    D_y = W_y.shape[2]  # sources the outputs read: all, or all but an unread delay line
     n_in = block.inputs.shape[1]
     y_end = 1 + n_in + H + n_out
     x_rows, h_rows, y_rows = slice(1, 1 + n_in), slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, y_end)
-    # NARX delay line: the taps y_{t-2}..y_{t-d} follow the outputs, so one (overlapping) copy of
-    # rows [y, taps[:-1]] onto [taps] shifts the whole line by a step.
+    # NARX delay line: the taps y_{t-2}..y_{t-d} follow the outputs and shift by one step per
+    # step, one tap at a time from the oldest (an overlapping copy of the whole line would
+    # make numpy buffer it, doubling the memory traffic).
     tapped = net.delays > 1
+    line = [slice(1 + n_in + H + k * n_out, 1 + n_in + H + (k + 1) * n_out) for k in range(net.delays)]
     # Leaky units: per (unit, network) factors, broadcast over the sequences.
     leaky = net.alpha is not None
     if leaky:
@@ -259,14 +268,16 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
         if block.n_running[t] != width:  # views change only when a sequence ends
             width = block.n_running[t]
             s_all = state[:, :, :width].transpose(1, 0, 2)
+            s_all_y = s_all if D_y == D else state[:D_y, :, :width].transpose(1, 0, 2)
             s_x, s_h, s_y = (state[rows, :, :width] for rows in (x_rows, h_rows, y_rows))
-            if tapped:
-                s_taps, s_line = state[y_end:, :, :width], state[1 + n_in + H:D - n_out, :, :width]
+            if tapped:  # (older tap, newer tap) pairs, oldest first
+                s_shift = [(state[line[k], :, :width], state[line[k - 1], :, :width])
+                           for k in range(net.delays - 1, 0, -1)]
             p_h, p_y = pre_h[:, :, :width], pre_y[:, :, :width]
             p_h_view, p_y_view = p_h.transpose(1, 0, 2), p_y.transpose(1, 0, 2)
         s_x[...] = block.inputs[t, :, None, :width]
         if synchronous:  # the outputs' products read the hidden state before it is updated
-            np.matmul(W_y, s_all, out=p_y_view)
+            np.matmul(W_y, s_all_y, out=p_y_view)
         if H:
             np.matmul(W_h, s_all, out=p_h_view)
             if leaky:  # u_t = (1 - alpha) u_{t-1} + alpha f; exactly f where alpha = 1
@@ -280,9 +291,10 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
             else:
                 s_h[...] = p_h
         if not synchronous:
-            np.matmul(W_y, s_all, out=p_y_view)
+            np.matmul(W_y, s_all_y, out=p_y_view)
         if tapped:  # after every product of step t has read y_{t-1} .. y_{t-d}
-            s_taps[...] = s_line
+            for older, newer in s_shift:
+                older[...] = newer
         if net.squash_y:
             np.tanh(p_y, out=s_y)
         else:

@@ -68,7 +68,8 @@ class Stepper:
         y_end = 1 + n_in + H + n_out
         h_rows, y_rows = slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, y_end)
         with np.errstate(all="ignore"):
-            pre_y = net.W_y @ state if net.synchronous else None  # from the previous hidden state
+            D_y = net.W_y.shape[-1]  # the outputs may not read the delay line (compile_network)
+            pre_y = net.W_y @ state[:, :D_y] if net.synchronous else None  # from the previous hidden state
             if H:
                 pre = net.W_h @ state
                 value = np.tanh(pre) if net.squash_h else pre
@@ -76,7 +77,7 @@ class Stepper:
                     alpha = net.alpha[:, :, None]
                     value = (1.0 - alpha) * state[:, h_rows] + alpha * value
                 state[:, h_rows] = value
-            pre = net.W_y @ state if pre_y is None else pre_y
+            pre = net.W_y @ state[:, :D_y] if pre_y is None else pre_y
             if net.delays > 1:  # shift the output delay line after every product has read it
                 state[:, y_end:] = state[:, 1 + n_in + H:-n_out].copy()
             state[:, y_rows] = np.tanh(pre) if net.squash_y else pre
