@@ -102,6 +102,9 @@ def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
         outcome.pop("strategy")
         outcome.pop("seed")
         network = {name: outcome.pop(f"best_{name}") for name in ("W_h", "W_y", "mask_h", "mask_y")}
+        tau = outcome.pop("best_tau")
+        if tau is not None:  # a leaky network's time constants; absent for today's networks
+            network["tau"] = tau
         record.update(outcome, status="ok", error=None, best_network=network)
     except Exception as error:  # a run that raises is recorded, and the others go on
         record.update(status="failed", error=f"{type(error).__name__}: {error}",

@@ -39,3 +39,21 @@ def reference_outputs(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, tau:
             line[0] = y
             out[b, t] = y
     return out
+
+
+def run_steps(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, tau: np.ndarray | None, x: np.ndarray,
+              h: np.ndarray, line: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step one sequence ``x`` (T, n_in) from state ``h`` (H,) and delay line ``line`` (d, n_out),
+    ``line[k] = y_{t-1-k}``; returns the final ``h``, ``line`` and the outputs (T, n_out)."""
+    H = arch.n_hidden
+    alpha = np.ones(H) if tau is None else 1.0 / np.asarray(tau, float)
+    h, line = h.copy(), line.copy()
+    ys = np.zeros((len(x), arch.n_out))
+    for t in range(len(x)):
+        u = np.concatenate([[1.0], x[t], h, line.ravel()])
+        h = (1.0 - alpha) * h + alpha * _f(arch.hidden, W_h @ u)
+        y = _f(arch.output, W_y @ np.concatenate([[1.0], x[t], h, line.ravel()]))
+        line[1:] = line[:-1].copy()
+        line[0] = y
+        ys[t] = y
+    return h, line, ys
