@@ -547,7 +547,8 @@ def _architecture(spec: Any, task, err) -> Architecture | None:
     try:
         arch = build_architecture(spec)
     except (ValueError, TypeError) as error:
-        named = isinstance(error, InvalidParameter) and error.name in spec
+        # The memories' own keys are located at their line (the others, as before, at the mapping).
+        named = isinstance(error, InvalidParameter) and error.name in spec and error.name in MEMORY_KEYS + ("delays",)
         err(("architecture", error.name) if named else ("architecture",), str(error))
         return None
     if (arch.n_in, arch.n_out) != (task.n_in, task.n_out):
