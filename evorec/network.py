@@ -39,8 +39,8 @@ UPDATES = ("hidden_first", "synchronous")
 #: any network of the papers (A1 with 32 hidden units has about 1,200).
 MAX_LINKS = 2**24
 #: Default range of searched time constants, ``time_constants="free"``: from today's unit
-#: (tau = 1) to a memory of about 100 steps, the longest lags of the tasks in docs/literature.md
-#: (our choice; Mozer 1992 fixed the time constants by hand).
+#: (tau = 1) to a memory of about 100 steps, the order of the BSF94/RG tasks' lags (our choice;
+#: docs/literature.md, "Time constants").
 TAU_RANGE = (1.0, 100.0)
 #: Most taps of a NARX delay line: a guard against a mistyped ``delays`` (Lin et al. 1996 used
 #: up to 30); the source vector grows by ``n_out`` per tap.
@@ -164,6 +164,7 @@ class Architecture:
     tau_range: tuple[float, float] | None = None
     delays: int = 1
     _free_index: tuple[np.ndarray, np.ndarray] = field(init=False, repr=False)
+    _leaky: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen dataclass: normalise fields once, here
@@ -205,6 +206,8 @@ class Architecture:
         # Where each free parameter lives in the flattened [W_h; W_y] matrix.
         free = np.concatenate([(mask_h & ~frozen_h).ravel(), (mask_y & ~frozen_y).ravel()])
         set_(self, "_free_index", np.flatnonzero(free))
+        tc = self.time_constants
+        set_(self, "_leaky", tc == "free" or (tc is not None and any(tau != 1.0 for tau in tc)))
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -231,8 +234,7 @@ class Architecture:
     @property
     def leaky(self) -> bool:
         """Whether any hidden unit may have ``tau != 1`` (else the units are today's, exactly)."""
-        tc = self.time_constants
-        return tc == "free" or (tc is not None and any(tau != 1.0 for tau in tc))
+        return self._leaky
 
     def tau_from_params(self, s: np.ndarray) -> np.ndarray:
         """Free time constants from their parameters: ``tau = low * (high / low) ** sigmoid(s)``.

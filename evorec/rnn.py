@@ -54,6 +54,8 @@ from evorec.scoring import Criterion, Fitness
 from evorec.task import running_mask
 
 LOSSES = ("mse", "cross_entropy", "sse")
+#: ``alpha`` and its gradient for today's units: the kernels never read or write them then.
+_NO_ALPHA = np.empty(0)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -109,7 +111,7 @@ def forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
     leaky = arch.leaky
     if leaky and tau is None:
         raise ValueError("forward_record needs tau for an architecture with time constants")
-    alpha = 1.0 / np.asarray(tau, dtype=float) if leaky else np.ones(H)
+    alpha = 1.0 / np.asarray(tau, dtype=float) if leaky else _NO_ALPHA
     f_all = np.zeros((B, T, H)) if leaky else h_all
     network_forward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x, lengths,
                     ACTIVATION_CODES[arch.hidden], ACTIVATION_CODES[arch.output], h_all, y_all, z_all,
@@ -220,11 +222,12 @@ def _backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[st
     once it has passed through ``K`` steps.  This keeps the cost at ``O(T K)`` steps instead of
     one backward sweep per scored step.  Full BPTT is the same with a single part that is never
     dropped.  Returns the gradients with respect to ``W_h``, ``W_y`` and the hidden units'
-    ``alpha = 1 / tau`` (zeros for today's units).
+    ``alpha = 1 / tau`` (an empty array for today's units).
     """
     x, h_all, y_all = fwd["x"], fwd["h"], fwd["y"]
     window = 0 if truncate is None else min(int(truncate), x.shape[1])
-    dW_h, dW_y, d_alpha = np.zeros(W_h.shape), np.zeros(W_y.shape), np.zeros(arch.n_hidden)
+    dW_h, dW_y = np.zeros(W_h.shape), np.zeros(W_y.shape)
+    d_alpha = np.zeros(arch.n_hidden) if arch.leaky else _NO_ALPHA
     network_backward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x, fwd["lengths"],
                      h_all, y_all, np.ascontiguousarray(error_z), ACTIVATION_CODES[arch.hidden],
                      ACTIVATION_CODES[arch.output], window, dW_h, dW_y, fwd["alpha"], arch.leaky, fwd["f"], d_alpha)
