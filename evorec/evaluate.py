@@ -111,7 +111,9 @@ class CompiledNetwork:
         commutes with the map from stored values to activations.  None: today's units.
     delays : int, default 1
         Steps of outputs in the source vector (``Architecture.delays``): the rows after the
-        outputs hold ``u_y`` of steps ``t-2 .. t-delays`` and are shifted once per step.
+        outputs hold ``u_y`` of steps ``t-2 .. t-delays``.  The stepper shifts them once per
+        step; the evaluator keeps them as a ring and permutes the weights instead
+        (:func:`_ring_weights`).
         ``W_y`` has only the columns before the delay line when no output unit reads it
         (:meth:`evorec.Architecture.narx`), so the outputs' product does not grow with it.
     """
@@ -244,13 +246,16 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
     p, H, n_out, D = W_h.shape[0], W_h.shape[1], W_y.shape[1], net.initial.size
     D_y = W_y.shape[2]  # sources the outputs read: all, or all but an unread delay line
     n_in = block.inputs.shape[1]
-    y_end = 1 + n_in + H + n_out
-    x_rows, h_rows, y_rows = slice(1, 1 + n_in), slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, y_end)
-    # NARX delay line: the taps y_{t-2}..y_{t-d} follow the outputs and shift by one step per
-    # step, one tap at a time from the oldest (an overlapping copy of the whole line would
-    # make numpy buffer it, doubling the memory traffic).
-    tapped = net.delays > 1
-    line = [slice(1 + n_in + H + k * n_out, 1 + n_in + H + (k + 1) * n_out) for k in range(net.delays)]
+    y0 = 1 + n_in + H
+    x_rows, h_rows, y_rows = slice(1, 1 + n_in), slice(1 + n_in, y0), slice(y0, y0 + n_out)
+    # NARX delay line as a ring: the d output slots are never shifted.  Step t writes y_t into
+    # slot t mod d (over y_{t-d}, once every product has read it), and reads its sources with
+    # the weights whose columns are permuted to match (one copy of W per phase), so a step
+    # costs its products and no copy of the line (shifting it cost up to 0.3 plain steps).
+    ring = net.delays > 1
+    if ring:
+        W_h_ring, W_y_ring, D_y = _ring_weights(net, y0)
+        slots = [slice(y0 + i * n_out, y0 + (i + 1) * n_out) for i in range(net.delays)]
     # Leaky units: per (unit, network) factors, broadcast over the sequences.
     leaky = net.alpha is not None
     if leaky:
@@ -270,12 +275,14 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
             s_all = state[:, :, :width].transpose(1, 0, 2)
             s_all_y = s_all if D_y == D else state[:D_y, :, :width].transpose(1, 0, 2)
             s_x, s_h, s_y = (state[rows, :, :width] for rows in (x_rows, h_rows, y_rows))
-            if tapped:  # (older tap, newer tap) pairs, oldest first
-                s_shift = [(state[line[k], :, :width], state[line[k - 1], :, :width])
-                           for k in range(net.delays - 1, 0, -1)]
+            if ring:
+                s_slots = [state[slot, :, :width] for slot in slots]
             p_h, p_y = pre_h[:, :, :width], pre_y[:, :, :width]
             p_h_view, p_y_view = p_h.transpose(1, 0, 2), p_y.transpose(1, 0, 2)
         s_x[...] = block.inputs[t, :, None, :width]
+        if ring:
+            phase = t % net.delays
+            W_h, W_y, s_y, y_rows = W_h_ring[phase], W_y_ring[phase], s_slots[phase], slots[phase]
         if synchronous:  # the outputs' products read the hidden state before it is updated
             np.matmul(W_y, s_all_y, out=p_y_view)
         if H:
@@ -292,9 +299,6 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
                 s_h[...] = p_h
         if not synchronous:
             np.matmul(W_y, s_all_y, out=p_y_view)
-        if tapped:  # after every product of step t has read y_{t-1} .. y_{t-d}
-            for older, newer in s_shift:
-                older[...] = newer
         if net.squash_y:
             np.tanh(p_y, out=s_y)
         else:
@@ -310,11 +314,40 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
             if not alive.size:
                 return
             state, W_h, W_y = state[:, keep], W_h[keep], W_y[keep]
+            if ring:
+                W_h_ring, W_y_ring = W_h_ring[:, keep], W_y_ring[:, keep]
             if leaky:
                 alpha = alpha[:, keep]
                 beta = 1.0 - alpha
             pre_h, pre_y = np.empty((H, alive.size, block.size)), np.empty((n_out, alive.size, block.size))
             width = -1
+
+
+def _ring_weights(net: CompiledNetwork, y0: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The networks' weights for each phase of the delay-line ring of :func:`_simulate`.
+
+    At step ``t`` slot ``i`` of the ring (rows ``y0 + i * n_out ...``) holds the outputs of
+    delay ``k = (t - i) mod d`` (``k = 0`` meaning ``d``), so phase ``t mod d`` reads slot
+    ``i``'s columns from the weights' column of delay ``k``.  Returns ``W_h`` per phase, shape
+    ``(d, p, H, D)``, ``W_y`` per phase and the number of sources the outputs read: all ``D``,
+    or only those before the line when no output reads any of it (NARX), then unpermuted.
+    """
+    d, D = net.delays, net.initial.size
+    n_out = net.W_y.shape[1]
+    perms = []
+    for phase in range(d):
+        perm = np.arange(D)
+        for i in range(d):
+            k = (phase - i) % d or d
+            perm[y0 + i * n_out:y0 + (i + 1) * n_out] = np.arange(y0 + (k - 1) * n_out, y0 + k * n_out)
+        perms.append(perm)
+    W_h = np.stack([net.W_h[:, :, perm] for perm in perms])
+    W_y = net.W_y
+    if not np.any(W_y[..., y0:]):
+        return W_h, np.broadcast_to(np.ascontiguousarray(W_y[..., :y0]), (d, *W_y.shape[:2], y0)), y0
+    if W_y.shape[2] < D:  # compile_network dropped the taps no output reads; the ring moves y_{t-1}
+        W_y = np.concatenate([W_y, np.zeros((*W_y.shape[:2], D - W_y.shape[2]))], axis=2)
+    return W_h, np.stack([W_y[:, :, perm] for perm in perms]), D
 
 
 # ------------------------------------------------------------------------------ chunks
@@ -438,6 +471,8 @@ def _chunk_size(population: Population, blocks: list[_Block], n_entries: int, me
     # Gathered outputs and the scoring temporaries made from them, the seen/right flags, and
     # the weights with the copies compile_network makes of them.
     cold = 8 * 6 * n_entries * arch.n_out + 2 * n_entries + 8 * 3 * rows * arch.n_units
+    if arch.delays > 1:  # the weights once per phase of the delay-line ring (_ring_weights)
+        cold += 8 * arch.delays * (arch.n_hidden + arch.n_out) * arch.n_units
     # Inputs, targets, the entry index arrays (sequence, step, position, entry id), and the six
     # per-network result arrays, held per chunk and once more when joined.
     shared = (sum(block.inputs.nbytes for block in blocks) + 8 * n_entries * (arch.n_out + 4)

@@ -30,12 +30,21 @@ def _masked(rng, arch_kwargs, p_link=0.75, p_frozen=0.2):
                         frozen_values_h=rng.normal(size=(H, D)), frozen_values_y=rng.normal(size=(n_out, D)))
 
 
+def _narx_with_output_recurrence(rng):
+    """NARX links plus the outputs' own y_{t-1}: the outputs read the line's newest slot only."""
+    narx = Architecture.narx(1, 2, 2, delays=3, hidden="tanh", output="tanh")
+    mask_y = narx.mask_y.copy()
+    mask_y[:, narx.source_slices()["output"]] = True
+    return Architecture(1, 2, 2, mask_h=narx.mask_h, mask_y=mask_y, hidden="tanh", output="tanh", delays=3)
+
+
 ARCHS = {
     "tau fixed": lambda rng: Architecture(2, 3, 2, time_constants=[1.0, 2.5, 7.0]),
     "tau free": lambda rng: Architecture(1, 2, 1, hidden="tanh", output="linear", time_constants="free",
                                          tau_range=(1.0, 20.0)),
     "narx": lambda rng: Architecture.narx(2, 3, 2, delays=4, hidden="tanh"),
     "narx + tau free": lambda rng: Architecture.narx(1, 2, 1, delays=3).with_time_constants("free", (1.5, 30.0)),
+    "narx + output recurrence": _narx_with_output_recurrence,
     "dense delays + tau, masked": lambda rng: _masked(rng, dict(n_in=2, n_hidden=3, n_out=2, delays=3, hidden="tanh",
                                                                  output="sigmoid", time_constants=(2.0, 1.0, 5.0))),
 }
