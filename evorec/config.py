@@ -38,7 +38,24 @@ PRESETS = {
     "rg_a2": Architecture.rg_a2,
     "latch_i": Architecture.latch_i,
     "latch_ii": Architecture.latch_ii,
+    "narx": Architecture.narx,
 }
+#: Keys every preset accepts besides its own parameters: leaky hidden units
+#: (:meth:`Architecture.with_time_constants`).
+MEMORY_KEYS = ("time_constants", "tau_range")
+
+
+def build_architecture(spec: dict[str, Any]) -> Architecture:
+    """The architecture of an experiment file's ``architecture:`` mapping (already checked).
+
+    ``preset`` names a :data:`PRESETS` entry, the other keys are its parameters, and the
+    :data:`MEMORY_KEYS` give any preset time constants.
+    """
+    params = {k: v for k, v in spec.items() if k != "preset" and k not in MEMORY_KEYS}
+    arch = PRESETS[spec["preset"]](**params)
+    if any(key in spec for key in MEMORY_KEYS):
+        arch = arch.with_time_constants(spec.get("time_constants"), spec.get("tau_range"))
+    return arch
 TOP_LEVEL = ("name", "seed", "seeds", "budget", "task", "data", "fitness", "architecture", "strategies",
              "grid", "parallel", "output")
 SECTIONS = {
@@ -519,17 +536,20 @@ def _architecture(spec: Any, task, err) -> Architecture | None:
         err(("architecture", "preset"), f"unknown preset {preset!r}{suggest(str(preset), list(PRESETS))}; "
                                         f"known: {', '.join(PRESETS)}")
         return None
-    params = {k: v for k, v in spec.items() if k != "preset"}
-    allowed = tuple(inspect.signature(PRESETS[preset]).parameters)
-    for key in params:
+    allowed = tuple(inspect.signature(PRESETS[preset]).parameters) + MEMORY_KEYS
+    for key in spec:
+        if key == "preset":
+            continue
         if key not in allowed:
             err(("architecture", key), f"preset {preset!r} has no parameter {key!r}{suggest(key, allowed)}; "
                                        f"its parameters are: {', '.join(allowed) or 'none'}", key=True)
             return None
     try:
-        arch = PRESETS[preset](**params)
+        arch = build_architecture(spec)
     except (ValueError, TypeError) as error:
-        err(("architecture",), str(error))
+        # The memories' own keys are located at their line (the others, as before, at the mapping).
+        named = isinstance(error, InvalidParameter) and error.name in spec and error.name in MEMORY_KEYS + ("delays",)
+        err(("architecture", error.name) if named else ("architecture",), str(error))
         return None
     if (arch.n_in, arch.n_out) != (task.n_in, task.n_out):
         err(("architecture",), f"has n_in={arch.n_in}, n_out={arch.n_out} but task {task.name!r} needs "

@@ -105,6 +105,17 @@ class CompiledNetwork:
         Apply ``tanh`` to the hidden / output group's products (False: linear units).
     synchronous : bool, default False
         Outputs from the previous step's hidden state (``Architecture.update``).
+    alpha : ndarray, shape (p, n_hidden), optional
+        ``1 / tau`` of leaky hidden units (``Architecture.time_constants``): the stored state
+        becomes ``(1 - alpha) u_{t-1} + alpha tanh(...)``; the leak is an affine mix, so it
+        commutes with the map from stored values to activations.  None: today's units.
+    delays : int, default 1
+        Steps of outputs in the source vector (``Architecture.delays``): the rows after the
+        outputs hold ``u_y`` of steps ``t-2 .. t-delays``.  The stepper shifts them once per
+        step; the evaluator keeps them as a ring and permutes the weights instead
+        (:func:`_ring_weights`).
+        ``W_y`` has only the columns before the delay line when no output unit reads it
+        (:meth:`evorec.Architecture.narx`), so the outputs' product does not grow with it.
     """
 
     W_h: np.ndarray
@@ -115,6 +126,8 @@ class CompiledNetwork:
     squash_h: bool
     squash_y: bool
     synchronous: bool = False
+    alpha: np.ndarray | None = None
+    delays: int = 1
 
 
 def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +137,8 @@ def _affine(activation: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.ones(n), np.zeros(n)
 
 
-def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> CompiledNetwork:
+def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
+                    tau: np.ndarray | None = None) -> CompiledNetwork:
     """Rewrite networks' weights for the tanh-space step.
 
     Parameters
@@ -133,6 +147,8 @@ def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> Com
         Sizes, activations and update order of the networks.
     W_h, W_y : ndarray, shapes (p, n_hidden, D) and (p, n_out, D)
         Real weights, as in :class:`evorec.Population` (any leading shape works).
+    tau : ndarray, shape (p, n_hidden), optional
+        Time constants (:attr:`evorec.Population.tau`); required for a leaky architecture.
 
     Returns
     -------
@@ -142,8 +158,9 @@ def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> Com
     n_lead = 1 + arch.n_in
     scale_h, shift_h = _affine(arch.hidden, arch.n_hidden)
     scale_y, shift_y = _affine(arch.output, arch.n_out)
-    scale = np.concatenate([np.ones(n_lead), scale_h, scale_y])
-    shift = np.concatenate([np.zeros(n_lead), shift_h, shift_y])
+    # The delay line's taps hold earlier outputs, stored (and mapped back) as the outputs are.
+    scale = np.concatenate([np.ones(n_lead), scale_h, np.tile(scale_y, arch.delays)])
+    shift = np.concatenate([np.zeros(n_lead), shift_h, np.tile(shift_y, arch.delays)])
 
     def effective(W: np.ndarray, activation: str) -> np.ndarray:
         eff = W * scale
@@ -151,10 +168,20 @@ def compile_network(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray) -> Com
         # A sigmoid target computes tanh(z / 2).
         return eff * 0.5 if activation == "sigmoid" else eff
 
-    initial = np.concatenate([[1.0], np.zeros(arch.n_in), -shift_h / scale_h, -shift_y / scale_y])
-    return CompiledNetwork(effective(W_h, arch.hidden), effective(W_y, arch.output), initial,
+    initial = np.concatenate([[1.0], np.zeros(arch.n_in), -shift_h / scale_h,
+                              np.tile(-shift_y / scale_y, arch.delays)])
+    W_y_eff = effective(W_y, arch.output)
+    taps = slice(arch.source_slices()["delayed"].start, None)
+    if arch.delays > 1 and not np.any(W_y_eff[..., taps]):
+        W_y_eff = np.ascontiguousarray(W_y_eff[..., :taps.start])
+    alpha = None
+    if arch.leaky:
+        if tau is None:
+            raise ValueError("a leaky architecture (time_constants) needs the networks' tau")
+        alpha = 1.0 / np.asarray(tau, dtype=float)
+    return CompiledNetwork(effective(W_h, arch.hidden), W_y_eff, initial,
                      scale_y, shift_y, arch.hidden != "linear", arch.output != "linear",
-                     arch.update == "synchronous")
+                     arch.update == "synchronous", alpha, arch.delays)
 
 
 @dataclass(frozen=True)
@@ -216,9 +243,24 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
     """
     W_h, W_y = net.W_h, net.W_y
     synchronous = net.synchronous
-    p, H, n_out, D = W_h.shape[0], W_h.shape[1], W_y.shape[1], W_y.shape[2]
+    p, H, n_out, D = W_h.shape[0], W_h.shape[1], W_y.shape[1], net.initial.size
+    D_y = W_y.shape[2]  # sources the outputs read: all, or all but an unread delay line
     n_in = block.inputs.shape[1]
-    x_rows, h_rows, y_rows = slice(1, 1 + n_in), slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, D)
+    y0 = 1 + n_in + H
+    x_rows, h_rows, y_rows = slice(1, 1 + n_in), slice(1 + n_in, y0), slice(y0, y0 + n_out)
+    # NARX delay line as a ring: the d output slots are never shifted.  Step t writes y_t into
+    # slot t mod d (over y_{t-d}, once every product has read it), and reads its sources with
+    # the weights whose columns are permuted to match (one copy of W per phase), so a step
+    # costs its products and no copy of the line (shifting it cost up to 0.3 plain steps).
+    ring = net.delays > 1
+    if ring:
+        W_h_ring, W_y_ring, D_y = _ring_weights(net, y0)
+        slots = [slice(y0 + i * n_out, y0 + (i + 1) * n_out) for i in range(net.delays)]
+    # Leaky units: per (unit, network) factors, broadcast over the sequences.
+    leaky = net.alpha is not None
+    if leaky:
+        alpha = np.ascontiguousarray(net.alpha.T)[:, :, None]
+        beta = 1.0 - alpha
     # Unit-major layout (unit, network, sequence): each unit group's activations form one
     # contiguous slab, so tanh reads and writes contiguous memory (20 % faster for one hidden
     # unit than network-major), while matmul sees the (network, unit, sequence) view it needs.
@@ -231,20 +273,32 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
         if block.n_running[t] != width:  # views change only when a sequence ends
             width = block.n_running[t]
             s_all = state[:, :, :width].transpose(1, 0, 2)
+            s_all_y = s_all if D_y == D else state[:D_y, :, :width].transpose(1, 0, 2)
             s_x, s_h, s_y = (state[rows, :, :width] for rows in (x_rows, h_rows, y_rows))
+            if ring:
+                s_slots = [state[slot, :, :width] for slot in slots]
             p_h, p_y = pre_h[:, :, :width], pre_y[:, :, :width]
             p_h_view, p_y_view = p_h.transpose(1, 0, 2), p_y.transpose(1, 0, 2)
         s_x[...] = block.inputs[t, :, None, :width]
+        if ring:
+            phase = t % net.delays
+            W_h, W_y, s_y, y_rows = W_h_ring[phase], W_y_ring[phase], s_slots[phase], slots[phase]
         if synchronous:  # the outputs' products read the hidden state before it is updated
-            np.matmul(W_y, s_all, out=p_y_view)
+            np.matmul(W_y, s_all_y, out=p_y_view)
         if H:
             np.matmul(W_h, s_all, out=p_h_view)
-            if net.squash_h:
+            if leaky:  # u_t = (1 - alpha) u_{t-1} + alpha f; exactly f where alpha = 1
+                if net.squash_h:
+                    np.tanh(p_h, out=p_h)
+                p_h *= alpha
+                s_h *= beta
+                s_h += p_h
+            elif net.squash_h:
                 np.tanh(p_h, out=s_h)
             else:
                 s_h[...] = p_h
         if not synchronous:
-            np.matmul(W_y, s_all, out=p_y_view)
+            np.matmul(W_y, s_all_y, out=p_y_view)
         if net.squash_y:
             np.tanh(p_y, out=s_y)
         else:
@@ -260,8 +314,40 @@ def _simulate(net: CompiledNetwork, block: _Block, rows: np.ndarray, on_event: _
             if not alive.size:
                 return
             state, W_h, W_y = state[:, keep], W_h[keep], W_y[keep]
+            if ring:
+                W_h_ring, W_y_ring = W_h_ring[:, keep], W_y_ring[:, keep]
+            if leaky:
+                alpha = alpha[:, keep]
+                beta = 1.0 - alpha
             pre_h, pre_y = np.empty((H, alive.size, block.size)), np.empty((n_out, alive.size, block.size))
             width = -1
+
+
+def _ring_weights(net: CompiledNetwork, y0: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """The networks' weights for each phase of the delay-line ring of :func:`_simulate`.
+
+    At step ``t`` slot ``i`` of the ring (rows ``y0 + i * n_out ...``) holds the outputs of
+    delay ``k = (t - i) mod d`` (``k = 0`` meaning ``d``), so phase ``t mod d`` reads slot
+    ``i``'s columns from the weights' column of delay ``k``.  Returns ``W_h`` per phase, shape
+    ``(d, p, H, D)``, ``W_y`` per phase and the number of sources the outputs read: all ``D``,
+    or only those before the line when no output reads any of it (NARX), then unpermuted.
+    """
+    d, D = net.delays, net.initial.size
+    n_out = net.W_y.shape[1]
+    perms = []
+    for phase in range(d):
+        perm = np.arange(D)
+        for i in range(d):
+            k = (phase - i) % d or d
+            perm[y0 + i * n_out:y0 + (i + 1) * n_out] = np.arange(y0 + (k - 1) * n_out, y0 + k * n_out)
+        perms.append(perm)
+    W_h = np.stack([net.W_h[:, :, perm] for perm in perms])
+    W_y = net.W_y
+    if not np.any(W_y[..., y0:]):
+        return W_h, np.broadcast_to(np.ascontiguousarray(W_y[..., :y0]), (d, *W_y.shape[:2], y0)), y0
+    if W_y.shape[2] < D:  # compile_network dropped the taps no output reads; the ring moves y_{t-1}
+        W_y = np.concatenate([W_y, np.zeros((*W_y.shape[:2], D - W_y.shape[2]))], axis=2)
+    return W_h, np.stack([W_y[:, :, perm] for perm in perms]), D
 
 
 # ------------------------------------------------------------------------------ chunks
@@ -352,7 +438,7 @@ def _run_chunk(part: Population, shared: _Shared) -> tuple[np.ndarray, ...]:
     # Overflow and NaN are expected (they score as fitness.worst).  numpy's error state is
     # per thread, so it is set here, in the thread that runs the chunk, not by the caller.
     with np.errstate(all="ignore"):
-        net = compile_network(part.architecture, part.W_h, part.W_y)
+        net = compile_network(part.architecture, part.W_h, part.W_y, part.tau)
         out = _ChunkOutputs.empty(len(part), shared.entry_seq.size, part.architecture.n_out,
                                   shared.criterion if shared.early_exit else None, shared.judged)
         for block in shared.blocks:
@@ -385,6 +471,8 @@ def _chunk_size(population: Population, blocks: list[_Block], n_entries: int, me
     # Gathered outputs and the scoring temporaries made from them, the seen/right flags, and
     # the weights with the copies compile_network makes of them.
     cold = 8 * 6 * n_entries * arch.n_out + 2 * n_entries + 8 * 3 * rows * arch.n_units
+    if arch.delays > 1:  # the weights once per phase of the delay-line ring (_ring_weights)
+        cold += 8 * arch.delays * (arch.n_hidden + arch.n_out) * arch.n_units
     # Inputs, targets, the entry index arrays (sequence, step, position, entry id), and the six
     # per-network result arrays, held per chunk and once more when joined.
     shared = (sum(block.inputs.nbytes for block in blocks) + 8 * n_entries * (arch.n_out + 4)
@@ -463,7 +551,8 @@ def _select(net: CompiledNetwork, rows: np.ndarray) -> CompiledNetwork:
     if rows.size == net.W_h.shape[0]:
         return net
     return CompiledNetwork(net.W_h[rows], net.W_y[rows], net.initial, net.out_scale, net.out_shift,
-                     net.squash_h, net.squash_y, net.synchronous)
+                     net.squash_h, net.squash_y, net.synchronous,
+                     None if net.alpha is None else net.alpha[rows], net.delays)
 
 
 def judge_entries(store: np.ndarray, seen: np.ndarray, complete: np.ndarray, judged: np.ndarray,
@@ -539,7 +628,7 @@ def forward(population: Population, inputs: np.ndarray, lengths: np.ndarray | No
     # Every step is scored, so the store of a chunk without early exit is the whole history.
     history = _ChunkOutputs.empty(len(population), entry_seq.size, arch.n_out)
     with np.errstate(all="ignore"):
-        _simulate(compile_network(arch, population.W_h, population.W_y), block,
+        _simulate(compile_network(arch, population.W_h, population.W_y, population.tau), block,
                   np.arange(len(population)), history.record)
     result = np.full((len(population), B, T, arch.n_out), np.nan)
     result[:, entry_seq, entry_step] = history.store

@@ -26,7 +26,7 @@ from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from .codec import encode
-from .config import PRESETS, ConfigError, Experiment, RunSpec, params_from_yaml
+from .config import ConfigError, Experiment, RunSpec, build_architecture, params_from_yaml
 from .folderlock import LOCK_FILE, FolderLock
 from .problem import make_problem
 from .registry import STRATEGIES, make_fitness
@@ -87,8 +87,7 @@ def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
             data_seq, search_seq = np.random.SeedSequence(list(spec.entropy)).spawn(2)
             architecture = None
             if spec.architecture is not None:
-                arch = dict(spec.architecture)
-                architecture = PRESETS[arch.pop("preset")](**arch)
+                architecture = build_architecture(dict(spec.architecture))
             fitness = None
             if spec.fitness is not None:
                 fitness = make_fitness(spec.fitness["name"], **params_from_yaml(spec.fitness.get("params", {})))
@@ -103,6 +102,9 @@ def execute(spec: RunSpec, limit_blas: bool = True) -> dict[str, Any]:
         outcome.pop("strategy")
         outcome.pop("seed")
         network = {name: outcome.pop(f"best_{name}") for name in ("W_h", "W_y", "mask_h", "mask_y")}
+        tau = outcome.pop("best_tau")
+        if tau is not None:  # a leaky network's time constants; absent for today's networks
+            network["tau"] = tau
         record.update(outcome, status="ok", error=None, best_network=network)
     except Exception as error:  # a run that raises is recorded, and the others go on
         record.update(status="failed", error=f"{type(error).__name__}: {error}",

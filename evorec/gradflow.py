@@ -126,6 +126,10 @@ def error_norms(architecture: Architecture, theta: np.ndarray, batch: SequenceBa
     Each sequence is aligned at its own last step; ``lags`` must be below the shortest length.
     """
     lags = _check_lags(lags, batch)
+    if architecture.leaky or architecture.delays > 1:
+        # The measurement follows the one-step recurrence of today's units only.
+        raise ValueError("gradflow measures networks without time constants or delay lines; got "
+                         + architecture.describe())
     if batch.n_in != architecture.n_in or batch.n_out != architecture.n_out:
         raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the architecture "
                          f"{architecture.n_in} and {architecture.n_out}")

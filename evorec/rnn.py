@@ -9,7 +9,10 @@ all activations 0 at the start of each sequence and, at every step ``t``::
 
 Absent links are 0 and frozen links carry their frozen values (both come from
 :meth:`Architecture.unpack`); the gradient is taken with respect to the free parameters only,
-in :meth:`Architecture.pack` order (:func:`loss_and_grad`, full or truncated BPTT).
+in :meth:`Architecture.pack` order (:func:`loss_and_grad`, full or truncated BPTT).  Leaky
+hidden units (``time_constants``) compute ``h_t = (1 - 1/tau) h_{t-1} + (1/tau) f_h(a_t)``, and
+a NARX delay line (``delays = d``) extends both sources with ``y_{t-2} .. y_{t-d}``; free time
+constants get their gradient too (through :meth:`Architecture.tau_from_params`).
 
 Also here: an LSTM97-style network with optional forget gate (:class:`LSTM`), the optimisers
 :class:`SGD` (with momentum) and :class:`Adam`, and :func:`clip_norm`.  Everything is pure
@@ -20,6 +23,7 @@ randomness is :meth:`LSTM.init`, which takes a ``numpy.random.Generator``.  Onli
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -50,6 +54,8 @@ from evorec.scoring import Criterion, Fitness
 from evorec.task import running_mask
 
 LOSSES = ("mse", "cross_entropy", "sse")
+#: ``alpha`` and its gradient for today's units: the kernels never read or write them then.
+_NO_ALPHA = np.empty(0)
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -81,12 +87,14 @@ def check_loss(loss: str, output: str) -> None:
 
 
 def forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
-                   batch: SequenceBatch) -> dict[str, np.ndarray]:
+                   batch: SequenceBatch, tau: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Run the batch forward, keeping what back-propagation needs.
 
     Returns the inputs ``x`` (B, T, n_in), hidden and output activations ``h``, ``y`` and the
     output net inputs ``z`` (B, T, ·) at every step, the ``alive`` mask (B, T) of steps
-    within each sequence and the ``lengths`` (B,), as int64.
+    within each sequence and the ``lengths`` (B,), as int64.  For leaky units (``tau``, shape
+    (n_hidden,), required when :attr:`Architecture.leaky`) also ``f`` (B, T, n_hidden), the
+    unleaked activations ``f_h(a_t)``, and ``alpha = 1 / tau``; else ``f`` is ``h``.
 
     States at padded steps (``t >= lengths[b]``) are set to 0 and padded inputs are read as 0,
     so padding (which may hold anything, even NaN) can never leak into the loss or gradient.
@@ -102,9 +110,16 @@ def forward_record(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray,
     y_all = np.zeros((B, T, n_out))
     z_all = np.zeros((B, T, n_out))
     lengths = batch.lengths.astype(np.int64)
+    leaky = arch.leaky
+    if leaky and tau is None:
+        raise ValueError("forward_record needs tau for an architecture with time constants")
+    alpha = 1.0 / np.asarray(tau, dtype=float) if leaky else _NO_ALPHA
+    f_all = np.zeros((B, T, H)) if leaky else h_all
     network_forward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x, lengths,
-                    ACTIVATION_CODES[arch.hidden], ACTIVATION_CODES[arch.output], h_all, y_all, z_all)
-    return {"x": x, "h": h_all, "y": y_all, "z": z_all, "alive": alive, "lengths": lengths}
+                    ACTIVATION_CODES[arch.hidden], ACTIVATION_CODES[arch.output], h_all, y_all, z_all,
+                    alpha, leaky, f_all)
+    return {"x": x, "h": h_all, "y": y_all, "z": z_all, "alive": alive, "lengths": lengths, "f": f_all,
+            "alpha": alpha}
 
 
 def loss_and_output_error(output: str, batch: SequenceBatch, y: np.ndarray, z: np.ndarray,
@@ -186,30 +201,39 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
         raise ValueError(f"theta must have shape ({architecture.n_params},); got {theta.shape}")
 
     W_h, W_y = architecture.unpack(theta)
-    fwd = forward_record(architecture, W_h, W_y, batch)
+    tau = architecture.time_constants_of(theta)
+    fwd = forward_record(architecture, W_h, W_y, batch, tau)
     value, error_z = loss_and_output_error(architecture.output, batch, fwd["y"], fwd["z"], loss)
-    dW_h, dW_y = _backward(architecture, W_h, W_y, fwd, error_z, truncate)
-    grad = architecture.pack(dW_h, dW_y)
+    dW_h, dW_y, d_alpha = _backward(architecture, W_h, W_y, fwd, error_z, truncate)
+    grad = architecture.pack_weights(dW_h, dW_y)
+    if architecture.time_constants == "free":
+        # alpha = 1 / tau and tau = low (high / low) ** sigmoid(s), so
+        # d alpha / d s = -ln(high / low) sigmoid(s) (1 - sigmoid(s)) / tau.
+        low, high = architecture.tau_range
+        sig = sigmoid(theta[architecture.n_weights:])
+        grad = np.concatenate([grad, -d_alpha * math.log(high / low) * sig * (1.0 - sig) / tau])
     return (value, grad, fwd["y"]) if with_outputs else (value, grad)
 
 
 def _backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[str, np.ndarray],
-              error_z: np.ndarray, truncate: int | None) -> tuple[np.ndarray, np.ndarray]:
+              error_z: np.ndarray, truncate: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Back-propagation through time, full or truncated (:func:`evorec.rnn_kernels.network_backward`).
 
     For truncation the error is kept in a window of ``K = truncate`` separate parts, part ``j``
     at step ``t`` holding the error that started at scored step ``t + j``; each part is dropped
     once it has passed through ``K`` steps.  This keeps the cost at ``O(T K)`` steps instead of
     one backward sweep per scored step.  Full BPTT is the same with a single part that is never
-    dropped.
+    dropped.  Returns the gradients with respect to ``W_h``, ``W_y`` and the hidden units'
+    ``alpha = 1 / tau`` (an empty array for today's units).
     """
     x, h_all, y_all = fwd["x"], fwd["h"], fwd["y"]
     window = 0 if truncate is None else min(int(truncate), x.shape[1])
     dW_h, dW_y = np.zeros(W_h.shape), np.zeros(W_y.shape)
+    d_alpha = np.zeros(arch.n_hidden) if arch.leaky else _NO_ALPHA
     network_backward(np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float), x, fwd["lengths"],
                      h_all, y_all, np.ascontiguousarray(error_z), ACTIVATION_CODES[arch.hidden],
-                     ACTIVATION_CODES[arch.output], window, dW_h, dW_y)
-    return dW_h, dW_y
+                     ACTIVATION_CODES[arch.output], window, dW_h, dW_y, fwd["alpha"], arch.leaky, fwd["f"], d_alpha)
+    return dW_h, dW_y, d_alpha
 
 
 # ---------------------------------------------------------------------------------- LSTM

@@ -9,6 +9,11 @@ the hidden units from ``(1, x_t, h_{t-1}, y_{t-1})``, then the outputs from
 ``(1, x_t, h_t, y_{t-1})``; every state starts at 0 and steps beyond a sequence's length are
 never computed.
 
+Two memories extend the step (:class:`evorec.network.Architecture`): leaky hidden units,
+``h_t = (1 - alpha) h_{t-1} + alpha f_h(a_t)`` with ``alpha = 1 / tau`` per unit, and a NARX
+delay line, source entries ``y_{t-2} .. y_{t-d}`` after the outputs.  ``alpha`` all 1 and
+``d = 1`` is today's network with today's arithmetic (the kernels branch on ``leaky``).
+
 Activations are passed as codes (:data:`ACTIVATION_CODES`); losses' output errors are formed
 by :mod:`evorec.rnn` from the recorded outputs.
 """
@@ -57,10 +62,10 @@ def _rows_times(delta, W, result):  # pragma: no cover - compiled
 
 @njit(cache=True, inline="always")
 def _layout(W_h, W_y, x):  # pragma: no cover - compiled
-    """Sizes and the source vector's layout ``(1, inputs, hidden, outputs)``: B, n_in, H, n_out,
-    where the hidden units start, where the outputs start, and its length D."""
+    """Sizes and the source vector's layout ``(1, inputs, hidden, outputs, delayed outputs)``:
+    B, n_in, H, n_out, where the hidden units start, where the outputs start, and its length D."""
     n_in, H = x.shape[2], W_h.shape[0]
-    return x.shape[0], n_in, H, W_y.shape[0], 1 + n_in, 1 + n_in + H, 1 + n_in + H + W_y.shape[0]
+    return x.shape[0], n_in, H, W_y.shape[0], 1 + n_in, 1 + n_in + H, W_y.shape[1]
 
 
 @njit(cache=True, inline="always")
@@ -76,13 +81,18 @@ def _output_layer(W_y, source, act_y, b, t, z_all, y_all):  # pragma: no cover -
 
 
 @njit(cache=True)
-def network_forward(W_h, W_y, x, lengths, act_h, act_y, h_all, y_all, z_all):  # pragma: no cover - compiled
+def network_forward(W_h, W_y, x, lengths, act_h, act_y, h_all, y_all, z_all, alpha, leaky, f_all
+                    ):  # pragma: no cover - compiled
     """Fill ``h_all`` (B, T, H), ``y_all`` and ``z_all`` (B, T, n_out) for every sequence.
 
     ``W_h`` is (H, D) and ``W_y`` (n_out, D) over the sources ``(bias, inputs, hidden,
-    outputs)``; ``x`` is (B, T, n_in).  The output arrays must be zero where ``t >= lengths[b]``.
+    outputs, delayed outputs)``; ``x`` is (B, T, n_in).  The output arrays must be zero where
+    ``t >= lengths[b]``.  With ``leaky``, ``alpha`` (H,) is ``1 / tau`` of the hidden units and
+    ``f_all`` (B, T, H) receives their unleaked activations ``f_h(a_t)`` (which the backward
+    pass differentiates); without, ``f_all`` is not written (it may be ``h_all``).
     """
     B, n_in, H, n_out, hid, out, D = _layout(W_h, W_y, x)
+    taps = D - out - n_out  # (d - 1) * n_out delayed outputs
     source = np.empty(D)
     for b in range(B):
         source[:] = 0.0
@@ -90,32 +100,48 @@ def network_forward(W_h, W_y, x, lengths, act_h, act_y, h_all, y_all, z_all):  #
         for t in range(lengths[b]):
             for i in range(n_in):
                 source[1 + i] = x[b, t, i]
-            # Hidden units from (1, x_t, h_{t-1}, y_{t-1}): written into h_all first, so that
-            # the source vector keeps h_{t-1} until every hidden unit is computed.
+            # Hidden units from (1, x_t, h_{t-1}, y_{t-1}, ...): written into h_all first, so
+            # that the source vector keeps h_{t-1} until every hidden unit is computed.
             for j in range(H):
                 a = 0.0
                 for d in range(D):
                     a += W_h[j, d] * source[d]
-                h_all[b, t, j] = activate(act_h, a)
+                if leaky:
+                    f = activate(act_h, a)
+                    f_all[b, t, j] = f
+                    h_all[b, t, j] = (1.0 - alpha[j]) * source[hid + j] + alpha[j] * f
+                else:
+                    h_all[b, t, j] = activate(act_h, a)
             for j in range(H):
                 source[hid + j] = h_all[b, t, j]
             _output_layer(W_y, source, act_y, b, t, z_all, y_all)
+            # Delay line: every tap moves one step back (last first), then y_t enters it.
+            for k in range(taps - 1, -1, -1):
+                source[out + n_out + k] = source[out + k]
             for o in range(n_out):
                 source[out + o] = y_all[b, t, o]
 
 
 @njit(cache=True)
 def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, window,
-                     dW_h, dW_y):  # pragma: no cover - compiled
+                     dW_h, dW_y, alpha, leaky, f_all, d_alpha):  # pragma: no cover - compiled
     """Add the gradient of the loss to ``dW_h`` and ``dW_y`` (full or truncated BPTT).
 
     ``error_z`` (B, T, n_out) is the loss's derivative with respect to the output net inputs.
     ``window`` 0 means full back-propagation through time; ``window = k >= 1`` keeps the error
     of each scored step in its own part, dropped after it has passed through ``k`` steps
-    (see :func:`evorec.rnn.loss_and_grad`, ``truncate``).
+    (see :func:`evorec.rnn.loss_and_grad`, ``truncate``).  With ``leaky`` (``alpha``, ``f_all``
+    as in :func:`network_forward`), the gradient with respect to ``alpha`` is added to
+    ``d_alpha`` (H,).  The error that reaches a delayed output ``y_{t-m}`` (m >= 2) at step ``t``
+    waits in ``pending`` until the backward sweep reaches step ``t - m``, in the part it then
+    belongs to (``k + m``), or is dropped if that part is past the window.
     """
     B, n_in, H, n_out, hid, out, D = _layout(W_h, W_y, x)
     K = 1 if window == 0 else window
+    delays = (D - out) // n_out
+    T = x.shape[1]
+    pending = np.zeros((T, K, n_out)) if delays > 1 else np.zeros((1, K, n_out))
+    g = np.zeros((K, H))
     carry_h = np.zeros((K, H))
     carry_y = np.zeros((K, n_out))
     dz = np.zeros((K, n_out))
@@ -127,6 +153,8 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
     for b in range(B):
         carry_h[:, :] = 0.0
         carry_y[:, :] = 0.0
+        if delays > 1:
+            pending[:, :, :] = 0.0
         for t in range(lengths[b] - 1, -1, -1):
             # The sources of step t: u for the hidden units, v for the outputs.
             u[0] = 1.0
@@ -134,8 +162,13 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
                 u[1 + i] = x[b, t, i]
             for j in range(H):
                 u[hid + j] = h_all[b, t - 1, j] if t > 0 else 0.0
-            for o in range(n_out):
-                u[out + o] = y_all[b, t - 1, o] if t > 0 else 0.0
+            for m in range(1, delays + 1):  # y_{t-m}, 0 before the sequence's start
+                for o in range(n_out):
+                    u[out + (m - 1) * n_out + o] = y_all[b, t - m, o] if t >= m else 0.0
+            if delays > 1:  # error sent to y_t through the delay line by later steps
+                for k in range(K):
+                    for o in range(n_out):
+                        carry_y[k, o] += pending[t, k, o]
             v[:] = u
             for j in range(H):
                 v[hid + j] = h_all[b, t, j]
@@ -152,14 +185,35 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
                     dW_y[o, d] += total * v[d]
             _rows_times(dz, W_y, dv)
             for j in range(H):
-                slope = derivative(act_h, h_all[b, t, j])
                 total = 0.0
-                for k in range(K):
-                    dh[k, j] = (carry_h[k, j] + dv[k, hid + j]) * slope
-                    total += dh[k, j]
+                if leaky:
+                    # h_t = (1 - alpha) h_{t-1} + alpha f(a_t): the error g at h_t reaches a_t
+                    # as g alpha f', alpha as g (f_t - h_{t-1}), h_{t-1} directly as g (1 - alpha).
+                    f = f_all[b, t, j]
+                    slope = alpha[j] * derivative(act_h, f)
+                    for k in range(K):
+                        g[k, j] = carry_h[k, j] + dv[k, hid + j]
+                        dh[k, j] = g[k, j] * slope
+                        total += dh[k, j]
+                        d_alpha[j] += g[k, j] * (f - u[hid + j])
+                else:
+                    slope = derivative(act_h, h_all[b, t, j])
+                    for k in range(K):
+                        dh[k, j] = (carry_h[k, j] + dv[k, hid + j]) * slope
+                        total += dh[k, j]
                 for d in range(D):
                     dW_h[j, d] += total * u[d]
             _rows_times(dh, W_h, du)
+            if delays > 1:
+                shift = 0 if window == 0 else 1
+                for k in range(K):
+                    for m in range(2, delays + 1):
+                        part = k + m * shift
+                        if t - m < 0 or part >= K:
+                            continue
+                        for o in range(n_out):
+                            at = out + (m - 1) * n_out + o
+                            pending[t - m, part, o] += du[k, at] + dv[k, at]
             # Full BPTT: the one part carries on.  Truncated: part k started at step t + k; at
             # step t - 1 it becomes part k + 1, and the part that has gone through K steps
             # stops (its older state is a constant), while part 0 starts empty.
@@ -168,6 +222,8 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
                 source = k - shift
                 for j in range(H):
                     carry_h[k, j] = du[source, hid + j] if source >= 0 else 0.0
+                    if leaky and source >= 0:
+                        carry_h[k, j] += (1.0 - alpha[j]) * g[source, j]
                 for o in range(n_out):
                     carry_y[k, o] = du[source, out + o] + dv[source, out + o] if source >= 0 else 0.0
 

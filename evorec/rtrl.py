@@ -192,6 +192,11 @@ def _prepare(architecture: Architecture, theta: np.ndarray, batch: SequenceBatch
         # The recursion follows the hidden-first order, as BPTT's backward pass does.
         raise ValueError(f"gradients are implemented for update='hidden_first' only; got "
                          f"update={architecture.update!r}")
+    if architecture.leaky or architecture.delays > 1:
+        # The sensitivities follow today's one-step recurrence; a leaky unit carries its own
+        # state and a delay line older outputs, which the recursion would silently miss.
+        raise ValueError("rtrl's recursion is for networks without time constants or delay lines; got "
+                         + architecture.describe())
     if batch.n_in != architecture.n_in or batch.n_out != architecture.n_out:
         raise ValueError(f"batch has {batch.n_in} inputs and {batch.n_out} outputs; the architecture "
                          f"{architecture.n_in} and {architecture.n_out}")

@@ -35,7 +35,7 @@ class Stepper:
     def __init__(self, population: Population, n_envs: int) -> None:
         self.n_envs = integer(n_envs, "n_envs")
         self.architecture = population.architecture
-        self._net = compile_network(self.architecture, population.W_h, population.W_y)
+        self._net = compile_network(self.architecture, population.W_h, population.W_y, population.tau)
         self.reset()
 
     @property
@@ -63,14 +63,22 @@ class Stepper:
             Real output activations (sigmoid outputs in [0, 1]).
         """
         arch, net, state = self.architecture, self._net, self._state
-        n_in, H = arch.n_in, arch.n_hidden
+        n_in, H, n_out = arch.n_in, arch.n_hidden, arch.n_out
         state[:, 1:1 + n_in] = inputs
-        h_rows, y_rows = slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, None)
+        y_end = 1 + n_in + H + n_out
+        h_rows, y_rows = slice(1 + n_in, 1 + n_in + H), slice(1 + n_in + H, y_end)
         with np.errstate(all="ignore"):
-            pre_y = net.W_y @ state if net.synchronous else None  # from the previous hidden state
+            D_y = net.W_y.shape[-1]  # the outputs may not read the delay line (compile_network)
+            pre_y = net.W_y @ state[:, :D_y] if net.synchronous else None  # from the previous hidden state
             if H:
                 pre = net.W_h @ state
-                state[:, h_rows] = np.tanh(pre) if net.squash_h else pre
-            pre = net.W_y @ state if pre_y is None else pre_y
+                value = np.tanh(pre) if net.squash_h else pre
+                if net.alpha is not None:  # leaky units, as in the evaluator
+                    alpha = net.alpha[:, :, None]
+                    value = (1.0 - alpha) * state[:, h_rows] + alpha * value
+                state[:, h_rows] = value
+            pre = net.W_y @ state[:, :D_y] if pre_y is None else pre_y
+            if net.delays > 1:  # shift the output delay line after every product has read it
+                state[:, y_end:] = state[:, 1 + n_in + H:-n_out].copy()
             state[:, y_rows] = np.tanh(pre) if net.squash_y else pre
         return state[:, y_rows] * net.out_scale[:, None] + net.out_shift[:, None]

@@ -172,7 +172,8 @@ def clean_losses(losses: np.ndarray) -> np.ndarray:
 def candidates_state(candidates: np.ndarray | Population | None) -> np.ndarray | dict[str, np.ndarray] | None:
     """Flat parameter vectors as they are, a Population as its four arrays (for a strategy's state)."""
     if isinstance(candidates, Population):
-        return {name: getattr(candidates, name) for name in ("W_h", "W_y", "mask_h", "mask_y")}
+        names = ("W_h", "W_y", "mask_h", "mask_y") + (() if candidates.tau is None else ("tau",))
+        return {name: getattr(candidates, name) for name in names}
     return candidates
 
 
@@ -180,7 +181,7 @@ def candidates_from_state(data: np.ndarray | dict[str, np.ndarray] | None,
                           space: Architecture) -> np.ndarray | Population | None:
     """The candidates of :func:`candidates_state`; a Population gets the architecture ``space``."""
     if isinstance(data, dict):
-        return Population(space, data["W_h"], data["W_y"], data["mask_h"], data["mask_y"])
+        return Population(space, data["W_h"], data["W_y"], data["mask_h"], data["mask_y"], data.get("tau"))
     return data
 
 
@@ -234,7 +235,7 @@ class RunResult:
     are the fractions of wrong sequences of the best network (evaluating them is not charged
     to the budget).  ``history`` lists ``(evaluations, best_loss)`` each time the best loss fell.
     ``info`` holds what a strategy reports of its own (GNARL: the best network's structure).
-    ``best_W_h``, ``best_W_y`` and the masks are the best network's; they are empty when the
+    ``best_W_h``, ``best_W_y``, the masks and ``best_tau`` are the best network's; they are empty when the
     strategy's candidates are not evorec networks (``lstm``: the best model is in ``info``).
     A search interrupted by ``stop_after`` has ``stopped`` set and a ``state`` (JSON-ready data,
     written by :func:`evorec.codec.encode`) that ``search(..., resume=state)`` continues from,
@@ -259,6 +260,8 @@ class RunResult:
     info: dict[str, Any] = field(default_factory=dict)
     stopped: bool = False
     state: dict[str, Any] | None = None
+    #: The best network's hidden time constants, for a leaky architecture (else None).
+    best_tau: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-ready data (arrays as nested lists)."""
@@ -403,12 +406,14 @@ def _result(name: str, seed: int, problem: Problem, loop: _Loop, solved: bool,
         on_train, on_test = (problem.evaluate(best, data, model=strategy.model) for data in ("train", "test"))
         networks = problem.population(best) if strategy.model is None else None
     info = strategy.describe(best)
+    best_tau = None
     if networks is not None:
         weights = networks.W_h[0], networks.W_y[0], networks.mask_h[0], networks.mask_y[0]
+        best_tau = None if networks.tau is None else networks.tau[0]
     else:  # not an evorec network: the strategy's describe() reports it in info
         weights = np.empty(0), np.empty(0), np.empty(0, dtype=bool), np.empty(0, dtype=bool)
     seed = None if seed is None else int(seed)
     return RunResult(name, seed, solved, loop.evaluations, loop.sequences, loop.steps, loop.seconds,
                      float(on_train.loss[0]), float(on_train.fraction_wrong[0]),
                      float(on_test.fraction_wrong[0]), *weights, list(loop.history), info,
-                     stopped=state is not None, state=state)
+                     stopped=state is not None, state=state, best_tau=best_tau)

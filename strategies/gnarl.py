@@ -161,6 +161,11 @@ class GNARL(Strategy):
                  weight_range: float = 1.0) -> None:
         if not isinstance(space, Architecture):
             raise ValueError(f"space must be an Architecture; got {type(space).__name__}")
+        if space.leaky or space.delays > 1:
+            # GNARL grows and prunes units and links of today's networks; a leaky unit's time
+            # constant or a delay line would need mutation rules of their own.
+            raise ValueError("gnarl evolves networks without time constants or delay lines; got "
+                             + space.describe())
         population = integer(population, "population", 2)
         if population % 2:
             raise InvalidParameter("population", f"must be even (half are parents, half children); got {population}")

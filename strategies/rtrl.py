@@ -89,6 +89,10 @@ class RTRL(BPTT):
                  training_data: str = "train", success: str = "train", success_sequences: int = 256,
                  success_window: int = 2000, success_error: float | None = None, success_max_wrong: int = 0,
                  success_mae: float | None = None) -> None:
+        if isinstance(space, Architecture) and (space.leaky or space.delays > 1):
+            # Refused when the strategy is made (so an experiment file fails at validation):
+            # the sensitivities follow today's one-step recurrence only.
+            raise ValueError("rtrl trains networks without time constants or delay lines; got " + space.describe())
         self._start_training(space, rng, momentum, batch_size, check_every, clip)
         self.update = one_of(update, "update", UPDATES)
         given = {"optimizer": optimizer, "lr": lr, "loss": loss, "init_range": init_range,

@@ -85,6 +85,12 @@ def test_rtrl_refuses_what_bptt_refuses():
         rtrl.loss_and_grad(arch, theta, _batch(rng, 2, 1))
     with pytest.raises(ValueError, match="hidden_first"):
         rtrl.loss_and_grad(dataclasses.replace(arch, update="synchronous"), theta, batch)
+    leaky = arch.with_time_constants(4.0)
+    with pytest.raises(ValueError, match="time constants or delay lines"):
+        rtrl.loss_and_grad(leaky, np.zeros(leaky.n_params), batch)
+    narx = Architecture.narx(1, 2, 1, delays=3)
+    with pytest.raises(ValueError, match="time constants or delay lines"):
+        rtrl.loss_and_grad(narx, np.zeros(narx.n_params), batch)
     with pytest.raises(TypeError, match="update_rule"):
         rtrl.train_online(arch, theta, batch, update_rule=None)
     with pytest.raises(ValueError, match="clip"):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import evorec
-from evorec import Budget, make_problem, search
+from evorec import STRATEGIES, Architecture, Budget, make_problem, search
 from evorec.rnn import loss_and_grad
 
 
@@ -95,3 +95,10 @@ def test_stream_training_with_an_online_success_test_resumes_exactly(two_sequenc
     def comparable(result):
         return {k: v for k, v in result.to_dict().items() if k not in ("seconds", "stopped", "state")}
     assert comparable(resumed) == comparable(whole)
+
+
+def test_rtrl_refuses_networks_with_time_constants_or_delay_lines_when_made():
+    for space in (Architecture.fully_recurrent(1, 2, 1).with_time_constants("free"),
+                  Architecture.narx(1, 2, 1, delays=2)):
+        with pytest.raises(ValueError, match="without time constants or delay lines"):
+            STRATEGIES.create("rtrl", space, np.random.default_rng(0))
