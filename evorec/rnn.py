@@ -49,6 +49,7 @@ from evorec.rnn_kernels import (
     lstm_online,
     network_backward,
     network_forward,
+    network_pseudo_newton,
 )
 from evorec.scoring import Criterion, Fitness
 from evorec.task import running_mask
@@ -213,6 +214,68 @@ def loss_and_grad(architecture: Architecture, theta: np.ndarray, batch: Sequence
         sig = sigmoid(theta[architecture.n_weights:])
         grad = np.concatenate([grad, -d_alpha * math.log(high / low) * sig * (1.0 - sig) / tau])
     return (value, grad, fwd["y"]) if with_outputs else (value, grad)
+
+
+def output_curvature(output: str, batch: SequenceBatch, y: np.ndarray, loss: str) -> np.ndarray:
+    """The Gauss-Newton second derivative of the loss with respect to the output net inputs
+    ``z`` (B, T, n_out), 0 at padded and unscored entries: the loss's second derivative in ``y``
+    times ``f'(z)^2`` (the ``f''`` term dropped), so never negative.
+
+    ``"sse"`` gives ``f'^2``, ``"mse"`` ``2 f'^2 / n`` (``n`` the scored entries of the batch);
+    ``"cross_entropy"`` on sigmoid outputs ``y (1 - y) / n``, its exact second derivative in ``z``.
+    """
+    mask = batch.target_mask[:, :, None]
+    n_entries = int(batch.target_mask.sum()) * batch.n_out
+    if loss == "cross_entropy":
+        curvature = y * (1.0 - y) / n_entries
+    else:
+        slope = activation_derivative(output, y)
+        curvature = slope * slope * (2.0 / n_entries if loss == "mse" else 1.0)
+    return np.where(mask, curvature, 0.0)
+
+
+def pseudo_newton_step(architecture: Architecture, theta: np.ndarray, batch: SequenceBatch, mu: float,
+                       time_weighted: bool = True, loss: str = "sse") -> tuple[float, np.ndarray, np.ndarray,
+                                                                                np.ndarray]:
+    """The loss, its gradient, the pseudo-Newton direction and the outputs of one batch.
+
+    The direction is, summed over the batch's sequences ``p``, Bengio and Frasconi's (1993,
+    eq. 3) time-weighted ``sum_t g_it(p) / (|h_it(p)| + mu)`` (``time_weighted``) or the plain
+    pseudo-Newton ``g_i(p) / (|h_i(p)| + mu)`` (Becker and Le Cun 1988, on the shared weight:
+    ``g_i = sum_t g_it``, ``h_i = sum_t h_it``); ``g_it`` is BPTT's contribution of the copy of
+    weight ``i`` at step ``t`` to the gradient and ``h_it`` its diagonal Gauss-Newton second
+    derivative (:func:`evorec.rnn_kernels.network_pseudo_newton`).  The update is ``-eta``
+    times the direction.  ``loss`` as :func:`loss_and_grad`; ``"sse"`` is the cost ``C(p)`` of
+    a sequence, summed over its scored entries.  Today's units only (no time constants or
+    delay lines) and full BPTT.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray, shape (n_params,)
+        The gradient, exactly :func:`loss_and_grad`'s.
+    direction : ndarray, shape (n_params,)
+    outputs : ndarray, shape (B, T, n_out)
+    """
+    check_loss(loss, architecture.output)
+    if architecture.leaky or architecture.delays > 1:
+        raise ValueError("the pseudo-Newton pass runs networks without time constants or delay lines; got "
+                         + architecture.describe())
+    theta = np.asarray(theta, dtype=float)
+    if theta.shape != (architecture.n_params,):
+        raise ValueError(f"theta must have shape ({architecture.n_params},); got {theta.shape}")
+    W_h, W_y = architecture.unpack(theta)
+    fwd = forward_record(architecture, W_h, W_y, batch)
+    value, error_z = loss_and_output_error(architecture.output, batch, fwd["y"], fwd["z"], loss)
+    curvature_z = output_curvature(architecture.output, batch, fwd["y"], loss)
+    W_h, W_y = np.ascontiguousarray(W_h, dtype=float), np.ascontiguousarray(W_y, dtype=float)
+    grad_h, grad_y = np.zeros(W_h.shape), np.zeros(W_y.shape)
+    step_h, step_y = np.zeros(W_h.shape), np.zeros(W_y.shape)
+    network_pseudo_newton(W_h, W_y, fwd["x"], fwd["lengths"], fwd["h"], fwd["y"], np.ascontiguousarray(error_z),
+                          np.ascontiguousarray(curvature_z), ACTIVATION_CODES[architecture.hidden],
+                          ACTIVATION_CODES[architecture.output], float(mu), bool(time_weighted),
+                          grad_h, grad_y, step_h, step_y)
+    return (value, architecture.pack_weights(grad_h, grad_y), architecture.pack_weights(step_h, step_y), fwd["y"])
 
 
 def _backward(arch: Architecture, W_h: np.ndarray, W_y: np.ndarray, fwd: dict[str, np.ndarray],

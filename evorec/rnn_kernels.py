@@ -228,6 +228,121 @@ def network_backward(W_h, W_y, x, lengths, h_all, y_all, error_z, act_h, act_y, 
                     carry_y[k, o] = du[source, out + o] + dv[source, out + o] if source >= 0 else 0.0
 
 
+
+@njit(cache=True)
+def network_pseudo_newton(W_h, W_y, x, lengths, h_all, y_all, error_z, curvature_z, act_h, act_y, mu,
+                          time_weighted, grad_h, grad_y, step_h, step_y):  # pragma: no cover - compiled
+    """BPTT with a Gauss-Newton diagonal of the Hessian carried back alongside the gradient, and
+    the pseudo-Newton steps it gives (Bengio and Frasconi 1993, eq. 3; Becker and Le Cun 1988).
+
+    For today's units only (no time constants, no delay line; full BPTT).  ``error_z`` and
+    ``curvature_z`` (B, T, n_out) are the loss's first and (Gauss-Newton) second derivatives
+    with respect to the output net inputs.  The second derivative goes back as the first does,
+    with squared weights and squared slopes and no ``f''`` terms, so it is never negative::
+
+        s_z(t) = curvature_z(t) + f_y'(z_t)^2 c_y(t),    s_a(t) = f_h'(a_t)^2 c_h(t)
+        c_h(t) = sum_o W_y[o, h]^2 s_z(t)   + sum_j W_h[j, h]^2 s_a(t+1)
+        c_y(t) = sum_o W_y[o, y]^2 s_z(t+1) + sum_j W_h[j, y]^2 s_a(t+1)
+
+    and the copy of a weight at step ``t`` has gradient ``e(t) src_t`` and curvature
+    ``s(t) src_t^2`` (``e``, ``s`` its unit's net-input derivatives, ``src_t`` the source it
+    reads).  Adds to ``grad_h``/``grad_y`` the plain gradient and to ``step_h``/``step_y``, per
+    sequence ``p``, ``sum_t g_t / (|h_t| + mu)`` with ``time_weighted`` (the time-weighted rule)
+    or ``(sum_t g_t) / (|sum_t h_t| + mu)`` without (plain pseudo-Newton on the shared weight):
+    the update is ``-eta`` times it.  Nothing of size (T, weights) is stored.
+    """
+    B, n_in, H, n_out, hid, out, D = _layout(W_h, W_y, x)
+    W_h2 = W_h * W_h
+    W_y2 = W_y * W_y
+    carry_h = np.zeros(H)  # first derivative reaching h_t from step t + 1, then c_h(t) below
+    carry_y = np.zeros(n_out)
+    curve_h = np.zeros(H)
+    curve_y = np.zeros(n_out)
+    dz = np.zeros(n_out)
+    sz = np.zeros(n_out)
+    da = np.zeros(H)
+    sa = np.zeros(H)
+    u = np.empty(D)
+    v = np.empty(D)
+    # Per sequence: the summed gradient and curvature (plain variant).
+    g_h = np.zeros(W_h.shape)
+    g_y = np.zeros(W_y.shape)
+    c_h = np.zeros(W_h.shape)
+    c_y = np.zeros(W_y.shape)
+    for b in range(B):
+        carry_h[:] = 0.0
+        carry_y[:] = 0.0
+        curve_h[:] = 0.0
+        curve_y[:] = 0.0
+        g_h[:, :] = 0.0
+        g_y[:, :] = 0.0
+        c_h[:, :] = 0.0
+        c_y[:, :] = 0.0
+        for t in range(lengths[b] - 1, -1, -1):
+            u[0] = 1.0
+            for i in range(n_in):
+                u[1 + i] = x[b, t, i]
+            for j in range(H):
+                u[hid + j] = h_all[b, t - 1, j] if t > 0 else 0.0
+            for o in range(n_out):
+                u[out + o] = y_all[b, t - 1, o] if t > 0 else 0.0
+            v[:] = u
+            for j in range(H):
+                v[hid + j] = h_all[b, t, j]
+            for o in range(n_out):
+                slope = derivative(act_y, y_all[b, t, o])
+                dz[o] = error_z[b, t, o] + carry_y[o] * slope
+                sz[o] = curvature_z[b, t, o] + curve_y[o] * slope * slope
+                for d in range(D):
+                    g = dz[o] * v[d]
+                    c = sz[o] * v[d] * v[d]
+                    g_y[o, d] += g
+                    c_y[o, d] += c
+                    if time_weighted:
+                        step_y[o, d] += g / (abs(c) + mu)
+            for j in range(H):
+                back = carry_h[j]
+                back2 = curve_h[j]
+                for o in range(n_out):
+                    back += dz[o] * W_y[o, hid + j]
+                    back2 += sz[o] * W_y2[o, hid + j]
+                slope = derivative(act_h, h_all[b, t, j])
+                da[j] = back * slope
+                sa[j] = back2 * slope * slope
+                for d in range(D):
+                    g = da[j] * u[d]
+                    c = sa[j] * u[d] * u[d]
+                    g_h[j, d] += g
+                    c_h[j, d] += c
+                    if time_weighted:
+                        step_h[j, d] += g / (abs(c) + mu)
+            # What reaches step t - 1's hidden units and outputs (the sources of step t).
+            for j in range(H):
+                back = 0.0
+                back2 = 0.0
+                for k in range(H):
+                    back += da[k] * W_h[k, hid + j]
+                    back2 += sa[k] * W_h2[k, hid + j]
+                carry_h[j] = back
+                curve_h[j] = back2
+            for o in range(n_out):
+                back = 0.0
+                back2 = 0.0
+                for k in range(H):
+                    back += da[k] * W_h[k, out + o]
+                    back2 += sa[k] * W_h2[k, out + o]
+                for m in range(n_out):
+                    back += dz[m] * W_y[m, out + o]
+                    back2 += sz[m] * W_y2[m, out + o]
+                carry_y[o] = back
+                curve_y[o] = back2
+        grad_h += g_h
+        grad_y += g_y
+        if not time_weighted:
+            step_h += g_h / (np.abs(c_h) + mu)
+            step_y += g_y / (np.abs(c_y) + mu)
+
+
 # ---------------------------------------------------------------------------------- LSTM
 #: Codes of the LSTM's squashing functions: the activations plus LSTM97's scaled sigmoids,
 #: g = 4 sigmoid - 2 (range (-2, 2)) and h = 2 sigmoid - 1 (range (-1, 1)).

@@ -9,8 +9,8 @@ from evorec import FITNESS, STRATEGIES, TASKS, make_fitness, make_task
 from evorec.registry import Registry
 
 SHIPPED = {
-    "evorec.strategies": {"guessing", "annealing", "multigrid", "gnarl", "cmaes", "bptt", "lstm", "rtrl", "pycma",
-                          "nevergrad"},
+    "evorec.strategies": {"guessing", "annealing", "multigrid", "gnarl", "cmaes", "bptt", "lstm", "rtrl",
+                          "pseudo_newton", "pycma", "nevergrad"},
     "evorec.tasks": {"latch", "two_sequence", "parity", "embedded_reber", "long_lag", "adding", "multiplication",
                      "temporal_order", "tomita", "ant"},
     "evorec.fitness": {"mse", "max_abs_error", "fraction_wrong", "sse", "all_within", "argmax_wrong",
