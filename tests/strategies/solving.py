@@ -12,7 +12,7 @@ SMALL_SETTINGS = {
     "cmaes": {"population_size": 12},
     "bptt": {"check_every": 5},
     "rtrl": {"check_every": 5},
-    "pseudo_newton": {"check_every": 4},
+    "pseudo_newton": {"check_every": 5},
     "lstm": {"check_every": 5, "n_blocks": 1, "n_cells": 1},
     "nevergrad": {"population": 8},
     "pycma": {"popsize": 6},
