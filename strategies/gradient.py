@@ -77,6 +77,15 @@ def check_training(settings: Mapping[str, Any]) -> dict[str, Any]:
     return s
 
 
+def refuse_memories(space: Architecture, strategy: str, what: str) -> None:
+    """Refuse, when a strategy is made (so an experiment file fails at validation), networks with
+    time constants or delay lines, for gradient code whose ``what`` follows today's one-step
+    recurrence only."""
+    if isinstance(space, Architecture) and (space.leaky or space.delays > 1):
+        raise ValueError(f"{strategy} trains networks without time constants or delay lines ({what} follows "
+                         f"today's one-step recurrence); got " + space.describe())
+
+
 class BPTT(Strategy):
     """Backpropagation through time on the problem's architecture (the nets guessing draws).
 
@@ -161,8 +170,13 @@ class BPTT(Strategy):
                  "training_data": training_data, "success": success, "success_sequences": success_sequences,
                  "success_window": success_window, "success_error": success_error,
                  "success_max_wrong": success_max_wrong, "success_mae": success_mae}
-        self._start(given)
-        for name in given:  # each parameter as checked, under its own name
+        self._take_settings(given)
+
+    def _take_settings(self, given: Mapping[str, Any], fixed: Mapping[str, Any] | None = None) -> None:
+        """:meth:`_start` from the parameters ``given`` (and settings ``fixed`` by the strategy),
+        then keep each given parameter, as checked, under its own name."""
+        self._start({**given, **(fixed or {})})
+        for name in given:
             setattr(self, name, self.setup[name])
 
     def _start_training(self, space: Architecture, rng: np.random.Generator, momentum: float, batch_size: int,

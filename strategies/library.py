@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 
 from evorec.network import Architecture
-from evorec.problem import Problem
 from evorec.strategy import Strategy, clean_losses
 
 
@@ -66,12 +65,6 @@ class LibraryOptimizer(Strategy):
         self._told: list[np.ndarray] = []
         self._last_asked: np.ndarray | None = None   # what a replay must end on
         self._global_state: tuple | None = None   # the library's numpy global state between calls
-        self.train_size: int | None = None
-
-    def bind(self, problem: Problem) -> None:
-        """Also keep the training set's size: a sequences budget in networks is that many times fewer."""
-        super().bind(problem)
-        self.train_size = problem.train.n_sequences
 
     # ------------------------------------------------------------------ for subclasses
     def _ask_library(self) -> np.ndarray:

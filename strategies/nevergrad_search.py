@@ -10,6 +10,7 @@ import numpy as np
 
 from evorec.checks import InvalidParameter, array_size, integer, positive_number
 from evorec.network import Architecture
+from evorec.problem import Problem
 
 from .library import LibraryOptimizer, import_extra
 
@@ -82,6 +83,12 @@ class NevergradSearch(LibraryOptimizer):
         self.sigma = positive_number(sigma, "sigma")
         self._optimizer: Any = None   # made at the first ask, so __init__ draws nothing
         self._pending: list[Any] = []
+        self.train_size: int | None = None
+
+    def bind(self, problem: Problem) -> None:
+        """Also keep the training set's size: a sequences budget in networks is that many times fewer."""
+        super().bind(problem)
+        self.train_size = problem.train.n_sequences
 
     def _planned_evaluations(self) -> int | None:
         budget = self.budget

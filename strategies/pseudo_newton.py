@@ -15,7 +15,7 @@ from evorec.checks import one_of, positive_number
 from evorec.network import Architecture
 from evorec.rnn import pseudo_newton_step
 
-from .gradient import BPTT
+from .gradient import BPTT, refuse_memories
 
 #: ``"time_weighted"``: NIPS 6's eq. (3), one curvature per copy of a weight and time step;
 #: ``"plain"``: Becker and Le Cun's pseudo-Newton on the shared weight (the tables' "p-n").
@@ -89,11 +89,7 @@ class PseudoNewton(BPTT):
                  init_range: float = 0.2, training_data: str = "train", success: str = "train",
                  success_sequences: int = 256, success_window: int = 2000, success_error: float | None = None,
                  success_max_wrong: int = 0, success_mae: float | None = None) -> None:
-        if isinstance(space, Architecture) and (space.leaky or space.delays > 1):
-            # Refused when the strategy is made (so an experiment file fails at validation):
-            # the curvature follows today's one-step recurrence only.
-            raise ValueError("pseudo_newton trains networks without time constants or delay lines; got "
-                             + space.describe())
+        refuse_memories(space, "pseudo_newton", "its curvature recursion")
         if isinstance(space, Architecture) and space.update != "hidden_first":
             raise ValueError(f"pseudo_newton trains networks with update='hidden_first' only; got {space.update!r}")
         self._start_training(space, rng, 0.0, batch_size, check_every, None)
@@ -104,9 +100,7 @@ class PseudoNewton(BPTT):
                  "success_sequences": success_sequences, "success_window": success_window,
                  "success_error": success_error, "success_max_wrong": success_max_wrong, "success_mae": success_mae}
         # bptt's machinery wants an optimiser; plain SGD at eta, never used to update.
-        self._start(given | {"optimizer": "sgd", "lr": self.eta})
-        for name in given:  # each parameter as checked, under its own name
-            setattr(self, name, self.setup[name])
+        self._take_settings(given, {"optimizer": "sgd", "lr": self.eta})
 
     def _learn(self, batch: SequenceBatch) -> tuple[np.ndarray, np.ndarray]:
         value, _, direction, outputs = pseudo_newton_step(self.space, self.theta, batch, self.mu,

@@ -15,7 +15,7 @@ from evorec.batch import SequenceBatch
 from evorec.checks import one_of
 from evorec.network import Architecture
 
-from .gradient import BPTT
+from .gradient import BPTT, refuse_memories
 
 #: When the weights change: at every scored step (the paper's online form), or once per batch.
 UPDATES = ("step", "sequence")
@@ -89,19 +89,14 @@ class RTRL(BPTT):
                  training_data: str = "train", success: str = "train", success_sequences: int = 256,
                  success_window: int = 2000, success_error: float | None = None, success_max_wrong: int = 0,
                  success_mae: float | None = None) -> None:
-        if isinstance(space, Architecture) and (space.leaky or space.delays > 1):
-            # Refused when the strategy is made (so an experiment file fails at validation):
-            # the sensitivities follow today's one-step recurrence only.
-            raise ValueError("rtrl trains networks without time constants or delay lines; got " + space.describe())
+        refuse_memories(space, "rtrl", "its sensitivity recursion")
         self._start_training(space, rng, momentum, batch_size, check_every, clip)
         self.update = one_of(update, "update", UPDATES)
         given = {"optimizer": optimizer, "lr": lr, "loss": loss, "init_range": init_range,
                  "training_data": training_data, "success": success, "success_sequences": success_sequences,
                  "success_window": success_window, "success_error": success_error,
                  "success_max_wrong": success_max_wrong, "success_mae": success_mae}
-        self._start(given)
-        for name in given:  # each parameter as checked, under its own name
-            setattr(self, name, self.setup[name])
+        self._take_settings(given)
 
     def _learn(self, batch: SequenceBatch) -> tuple[np.ndarray, np.ndarray]:
         if self.update == "sequence":  # bptt's update, from RTRL's gradient (_gradient)
